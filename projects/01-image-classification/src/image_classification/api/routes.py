@@ -1,0 +1,124 @@
+"""HTTP routes: classification (one image, a batch) and health."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+from PIL import Image
+from starlette.concurrency import run_in_threadpool
+
+from image_classification.api.deps import ClassifierDep, SettingsDep, TritonDep
+from image_classification.api.problems import Problem, backend_unavailable
+from image_classification.api.schemas import (
+    BatchClassifyResponse,
+    ClassifyResponse,
+    HealthStatus,
+    ImageResult,
+    ModelRef,
+    Prediction,
+    ProblemDetails,
+    Timings,
+)
+from image_classification.services.classifier import Classification
+from image_classification.services.preprocessing import decode_image
+from image_classification.settings import Settings
+
+ACCEPTED_CONTENT_TYPES = {
+    "image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif", "image/tiff",
+    "application/octet-stream",  # clients that do not label the part; the decoder decides
+}
+ERRORS = {
+    status: {"model": ProblemDetails, "content": {"application/problem+json": {}}, "description": text}
+    for status, text in [
+        (413, "The upload is too large (bytes or pixels)."),
+        (415, "The file is not labelled as a supported image type."),
+        (422, "Not an image, a corrupt image, no file, or a parameter out of range."),
+        (503, "Triton is unavailable; the answer carries Retry-After."),
+    ]
+}
+
+router = APIRouter()
+TopK = Annotated[int, Query(ge=1, le=100, description="How many classes to return per image.")]
+
+
+async def read_image(upload: UploadFile, settings: Settings) -> Image.Image:
+    """Check type and size of one uploaded part, then decode it off the event loop."""
+    content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    if content_type not in ACCEPTED_CONTENT_TYPES:
+        raise Problem(415, "unsupported-media-type", "Unsupported media type",
+                      f"{content_type!r} is not a supported image type: send JPEG, PNG, WebP, BMP, GIF or TIFF.")
+    if upload.size is not None and upload.size > settings.max_upload_bytes:
+        raise Problem(413, "payload-too-large", "Payload too large",
+                      f"{upload.filename or 'the file'} is larger than the {settings.max_upload_bytes} bytes accepted.")
+    data = await upload.read()
+    return await run_in_threadpool(decode_image, data, settings.max_image_pixels)
+
+
+def predictions(scores) -> list[Prediction]:
+    return [Prediction(class_id=s.class_id, label=s.label, score=s.score) for s in scores]
+
+
+def timings(result: Classification, decode_ms: float, started: float) -> Timings:
+    return Timings(decode_ms=decode_ms, preprocess_ms=result.preprocess_ms,
+                   inference_ms=result.inference_ms, total_ms=(time.perf_counter() - started) * 1000)
+
+
+# --8<-- [start:classify-route]
+@router.post("/v1/classify", response_model=ClassifyResponse, responses=ERRORS, tags=["classify"])
+async def classify(
+    image: Annotated[UploadFile, File(description="A JPEG, PNG, WebP, BMP, GIF or TIFF image.")],
+    classifier: ClassifierDep,
+    settings: SettingsDep,
+    top_k: TopK = 5,
+) -> ClassifyResponse:
+    """Classify one image into the 1,000 ImageNet classes."""
+    started = time.perf_counter()
+    decoded = await read_image(image, settings)
+    decode_ms = (time.perf_counter() - started) * 1000
+    result = await classifier.classify([decoded], top_k)
+    return ClassifyResponse(
+        model=ModelRef(name=result.model_name, version=result.model_version),
+        predictions=predictions(result.predictions[0]),
+        timings=timings(result, decode_ms, started),
+    )
+# --8<-- [end:classify-route]
+
+
+@router.post("/v1/classify/batch", response_model=BatchClassifyResponse, responses=ERRORS, tags=["classify"])
+async def classify_batch(
+    images: Annotated[list[UploadFile], File(description="Several images, one form part each.")],
+    classifier: ClassifierDep,
+    settings: SettingsDep,
+    top_k: TopK = 5,
+) -> BatchClassifyResponse:
+    """Classify several images in one Triton call (they travel as one batch)."""
+    if len(images) > settings.max_batch_images:
+        raise Problem(422, "too-many-images", "Too many images",
+                      f"{len(images)} images sent; at most {settings.max_batch_images} per request.")
+    started = time.perf_counter()
+    decoded = [await read_image(upload, settings) for upload in images]
+    decode_ms = (time.perf_counter() - started) * 1000
+    result = await classifier.classify(decoded, top_k)
+    return BatchClassifyResponse(
+        model=ModelRef(name=result.model_name, version=result.model_version),
+        results=[ImageResult(filename=upload.filename, predictions=predictions(scores))
+                 for upload, scores in zip(images, result.predictions, strict=True)],
+        timings=timings(result, decode_ms, started),
+    )
+
+
+@router.get("/health/live", response_model=HealthStatus, tags=["health"])
+async def live() -> HealthStatus:
+    """The process is up and answering."""
+    return HealthStatus(status="ok")
+
+
+@router.get("/health/ready", response_model=HealthStatus, tags=["health"],
+            responses={503: ERRORS[503]})
+async def ready(triton: TritonDep, settings: SettingsDep) -> HealthStatus:
+    """Ready only when Triton reports the model ready to serve."""
+    if not await triton.is_ready():
+        raise backend_unavailable(settings.retry_after_s, f"model {settings.model_name!r} is not ready on Triton")
+    return HealthStatus(status="ready")

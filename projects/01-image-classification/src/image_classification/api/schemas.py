@@ -1,0 +1,74 @@
+"""Request and response shapes, with the examples shown in the OpenAPI page."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+PREDICTION_EXAMPLE = [
+    {"class_id": 285, "label": "Egyptian cat", "score": 0.62},
+    {"class_id": 281, "label": "tabby", "score": 0.17},
+    {"class_id": 282, "label": "tiger cat", "score": 0.12},
+]
+
+
+class Prediction(BaseModel):
+    class_id: int = Field(description="ImageNet-1k class index, 0-999.")
+    label: str = Field(description="Human-readable class name.")
+    score: float = Field(description="Softmax probability.", ge=0, le=1)
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class Timings(BaseModel):
+    decode_ms: float = Field(description="Reading and decoding the upload(s).")
+    preprocess_ms: float = Field(description="Resize, crop and normalise into the model tensor.")
+    inference_ms: float = Field(description="The Triton call: queueing, batching, compute, transfer.")
+    total_ms: float = Field(description="Everything inside the handler.")
+
+
+class ClassifyResponse(BaseModel):
+    model: ModelRef
+    predictions: list[Prediction]
+    timings: Timings
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "model": {"name": "efficientnet_lite0", "version": "1"},
+        "predictions": PREDICTION_EXAMPLE,
+        "timings": {"decode_ms": 2.1, "preprocess_ms": 3.4, "inference_ms": 21.7, "total_ms": 27.9},
+    }]}}
+
+
+class ImageResult(BaseModel):
+    filename: str | None
+    predictions: list[Prediction]
+
+
+class BatchClassifyResponse(BaseModel):
+    model: ModelRef
+    results: list[ImageResult]
+    timings: Timings
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "model": {"name": "efficientnet_lite0", "version": "1"},
+        "results": [{"filename": "chelsea.jpg", "predictions": PREDICTION_EXAMPLE[:1]},
+                    {"filename": "coffee.jpg",
+                     "predictions": [{"class_id": 967, "label": "espresso", "score": 0.71}]}],
+        "timings": {"decode_ms": 4.0, "preprocess_ms": 6.9, "inference_ms": 38.2, "total_ms": 49.6},
+    }]}}
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, the body of every error answer."""
+
+    type: str = Field(examples=["/problems/invalid-image"])
+    title: str = Field(examples=["Invalid image"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["the file is not an image this service can read"])
+    instance: str = Field(examples=["/v1/classify"])
+
+
+class HealthStatus(BaseModel):
+    status: str = Field(examples=["ok"])

@@ -1,0 +1,55 @@
+"""The app factory: ``uvicorn --factory image_classification.main:create_app``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+
+from image_classification.api.body_limit import BodySizeLimitMiddleware
+from image_classification.api.problems import install_problem_handlers
+from image_classification.api.routes import router
+from image_classification.logging_config import configure_logging
+from image_classification.services.classifier import Classifier
+from image_classification.settings import Settings
+from image_classification.triton_client import TritonClassifierClient
+
+HTTP_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+# --8<-- [start:factory]
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # One async gRPC client for the whole process: it multiplexes every request on one channel.
+        triton = TritonClassifierClient(
+            settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s
+        )
+        app.state.settings = settings
+        app.state.triton = triton
+        app.state.classifier = Classifier(triton)
+        yield
+        await triton.close()
+
+    app = FastAPI(
+        title="Image classification API",
+        version="1.0.0",
+        summary="EfficientNet-Lite0 (ImageNet-1k) served by Triton Inference Server.",
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    install_problem_handlers(app, settings.retry_after_s)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+
+    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
+    instrumentator.add(metrics.latency(should_include_status=True, buckets=HTTP_LATENCY_BUCKETS))
+    instrumentator.add(metrics.requests())
+    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    return app
+# --8<-- [end:factory]

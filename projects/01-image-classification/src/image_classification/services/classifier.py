@@ -1,0 +1,75 @@
+"""The domain logic: images in, top-k ImageNet classes out, with where the time went."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from starlette.concurrency import run_in_threadpool
+
+from image_classification import metrics
+from image_classification.services.labels import imagenet_labels
+from image_classification.services.preprocessing import to_model_input
+from image_classification.triton_client import TritonClassifierClient
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    class_id: int
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Classification:
+    predictions: list[list[ClassScore]]
+    model_name: str
+    model_version: str
+    preprocess_ms: float
+    inference_ms: float
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def top_k(probabilities: np.ndarray, k: int) -> list[ClassScore]:
+    labels = imagenet_labels()
+    best = np.argsort(probabilities)[::-1][:k]
+    return [ClassScore(int(i), labels[i], float(probabilities[i])) for i in best]
+
+
+def to_model_batch(images: list[Image.Image]) -> np.ndarray:
+    return np.stack([to_model_input(image) for image in images])
+
+
+class Classifier:
+    def __init__(self, triton: TritonClassifierClient):
+        self._triton = triton
+
+    # --8<-- [start:classify]
+    async def classify(self, images: list[Image.Image], k: int) -> Classification:
+        started = time.perf_counter()
+        batch = await run_in_threadpool(to_model_batch, images)  # CPU work off the event loop
+        preprocessed = time.perf_counter()
+        logits = await self._triton.infer(batch)
+        inferred = time.perf_counter()
+        probabilities = softmax(logits)
+        info = await self._triton.model_info()
+
+        metrics.INFERENCE_SECONDS.labels(info.name).observe(inferred - preprocessed)
+        metrics.IMAGES_CLASSIFIED.labels(info.name).inc(len(images))
+        for row in probabilities:
+            metrics.TOP1_CONFIDENCE.labels(info.name).observe(float(row.max()))
+        return Classification(
+            predictions=[top_k(row, k) for row in probabilities],
+            model_name=info.name,
+            model_version=info.version,
+            preprocess_ms=(preprocessed - started) * 1000,
+            inference_ms=(inferred - preprocessed) * 1000,
+        )
+    # --8<-- [end:classify]

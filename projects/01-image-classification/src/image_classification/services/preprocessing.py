@@ -1,0 +1,62 @@
+"""Bytes in, model tensor out: decode an upload and shape it the way EfficientNet-Lite0 expects."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SIZE = 224
+RESIZE_TO = 256  # shorter side before the centre crop (224 / 0.875), as in ImageNet evaluation
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF"}
+
+
+class InvalidImage(ValueError):
+    """The bytes are not a decodable image of an accepted format."""
+
+
+class ImageTooLarge(ValueError):
+    """The image decodes to more pixels than the service accepts."""
+
+
+def decode_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Decode and fully load an image, refusing decompression bombs and unknown formats."""
+    if not data:
+        raise InvalidImage("the file is empty")
+    try:
+        # Opening reads only the header, so the size check below runs before any pixel is decoded.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise ImageTooLarge(str(exc)) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage("the file is not an image this service can read") from exc
+    if image.width * image.height > max_pixels:
+        raise ImageTooLarge(f"{image.width}x{image.height} pixels is more than the {max_pixels} accepted")
+    if image.format not in ACCEPTED_FORMATS:
+        raise InvalidImage(f"image format {image.format} is not accepted")
+    try:
+        image.load()  # a truncated or corrupt file fails here, not later
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"the image is corrupt or truncated: {exc}") from exc
+    return image
+
+
+# --8<-- [start:preprocess]
+def to_model_input(image: Image.Image) -> np.ndarray:
+    """RGB, shorter side to 256, centre crop 224x224, CHW float32 scaled as (x - 127) / 128."""
+    image = image.convert("RGB")
+    scale = RESIZE_TO / min(image.size)
+    resized = image.resize(
+        (max(IMAGE_SIZE, round(image.width * scale)), max(IMAGE_SIZE, round(image.height * scale))),
+        Image.Resampling.BILINEAR,
+    )
+    left = (resized.width - IMAGE_SIZE) // 2
+    top = (resized.height - IMAGE_SIZE) // 2
+    crop = resized.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
+    pixels = np.asarray(crop, dtype=np.float32)  # HWC, 0..255
+    return ((pixels - 127.0) / 128.0).transpose(2, 0, 1).copy()  # CHW
+# --8<-- [end:preprocess]

@@ -1,0 +1,97 @@
+"""The one client the service uses to talk to Triton: async gRPC, shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+import tritonclient.grpc.aio as grpcclient
+from tritonclient.utils import InferenceServerException
+
+# Reconnect quickly after Triton restarts; gRPC's default backoff grows to two minutes.
+CHANNEL_ARGS = [
+    ("grpc.max_send_message_length", 2**31 - 1),
+    ("grpc.max_receive_message_length", 2**31 - 1),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+]
+UNAVAILABLE_CODES = {"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED"}
+
+
+class TritonUnavailable(RuntimeError):
+    """Triton cannot serve the model right now (down, restarting, model not loaded)."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    version: str
+    input_name: str
+    output_name: str
+
+
+class TritonClassifierClient:
+    """Calls one classification model on Triton: a [N,3,H,W] float32 batch in, [N,classes] logits out."""
+
+    def __init__(self, url: str, model_name: str, model_version: str = "", timeout_s: float = 10.0):
+        self._client = grpcclient.InferenceServerClient(url=url, channel_args=CHANNEL_ARGS)
+        self._model_name = model_name
+        self._model_version = model_version
+        self._timeout_s = timeout_s
+        self._info: ModelInfo | None = None
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def is_ready(self) -> bool:
+        try:
+            return await self._client.is_model_ready(
+                self._model_name, self._model_version, client_timeout=2.0
+            )
+        except (InferenceServerException, grpc.aio.AioRpcError):
+            return False
+
+    async def model_info(self) -> ModelInfo:
+        """Names and version from Triton's metadata (cached once the model has answered)."""
+        if self._info is None:
+            meta = await self._call(
+                self._client.get_model_metadata(self._model_name, self._model_version, as_json=True)
+            )
+            self._info = ModelInfo(
+                name=meta["name"],
+                version=max(meta["versions"], key=int),
+                input_name=meta["inputs"][0]["name"],
+                output_name=meta["outputs"][0]["name"],
+            )
+        return self._info
+
+    # --8<-- [start:infer]
+    async def infer(self, batch: np.ndarray) -> np.ndarray:
+        """One inference call; Triton's dynamic batcher may merge it with other callers' requests."""
+        info = await self.model_info()
+        tensor = grpcclient.InferInput(info.input_name, list(batch.shape), "FP32")
+        tensor.set_data_from_numpy(batch.astype(np.float32, copy=False))
+        result = await self._call(
+            self._client.infer(
+                self._model_name,
+                inputs=[tensor],
+                model_version=self._model_version,
+                outputs=[grpcclient.InferRequestedOutput(info.output_name)],
+                client_timeout=self._timeout_s,
+            )
+        )
+        return result.as_numpy(info.output_name)
+    # --8<-- [end:infer]
+
+    @staticmethod
+    async def _call(awaitable):
+        try:
+            return await awaitable
+        except InferenceServerException as exc:
+            if exc.status() in UNAVAILABLE_CODES or "not ready" in exc.message().lower():
+                raise TritonUnavailable(exc.message()) from exc
+            raise
+        except grpc.aio.AioRpcError as exc:
+            raise TritonUnavailable(str(exc.details())) from exc

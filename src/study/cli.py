@@ -1,0 +1,103 @@
+"""The `study` command: list the projects, run one locally, benchmark it."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from study.errors import StudyError
+from study.paths import cache_dir
+from study.projects import PROJECTS, Project, find_project
+
+app = typer.Typer(help="AI Inference Study: run and measure the course projects.", no_args_is_help=True)
+console = Console()
+
+
+def _project(slug: str) -> Project:
+    try:
+        project = find_project(slug)
+    except KeyError:
+        names = ", ".join(p.slug for p in PROJECTS)
+        raise typer.BadParameter(f"unknown project {slug!r}; one of: {names}") from None
+    if not project.runnable:
+        console.print(f"[yellow]{project.title} is not built yet; `study list` shows what runs.[/]")
+        raise typer.Exit(2)
+    return project
+
+
+@app.command("list")
+def list_projects() -> None:
+    """The projects, what each teaches, and whether it runs here."""
+    table = Table(title="AI Inference Study projects")
+    for column in ("#", "project", "teaches", "runs here"):
+        table.add_column(column)
+    for project in PROJECTS:
+        table.add_row(project.folder[:2], project.slug, project.teaches,
+                      "[green]yes[/]" if project.runnable else "[dim]not yet[/]")
+    console.print(table)
+
+
+@app.command()
+def up(
+    project: Annotated[str, typer.Argument(help="Project name, e.g. image-classification.")],
+    port: Annotated[int, typer.Option(help="Port for the API.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface for the API.")] = "127.0.0.1",
+) -> None:
+    """Run a project in local mode: its real backends as child processes, then its API."""
+    _project(project)
+    from study.stacks.image_classification import running_stack
+
+    run_dir = cache_dir() / "run" / "image-classification"
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with ExitStack() as running:  # leaving it stops the API, then Triton
+            with console.status("starting") as status:
+                def report(message: str) -> None:
+                    status.update(message)
+                    console.log(message)
+                stack = running.enter_context(running_stack(run_dir, port=port, host=host, report=report))
+            console.print(f"\n[bold green]image-classification is up[/]\n"
+                          f"  API docs   {stack.url}/docs\n"
+                          f"  classify   curl -F image=@cat.jpg '{stack.url}/v1/classify?top_k=3'\n"
+                          f"  metrics    {stack.url}/metrics  (Triton: {stack.triton.metrics_url})\n"
+                          f"  logs       {run_dir / 'logs'}\n"
+                          "Ctrl-C stops everything.")
+            try:
+                stop.wait()
+            except KeyboardInterrupt:
+                pass
+            console.print("stopping ...")
+        console.print("stopped.")
+    except StudyError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def bench(
+    project: Annotated[str, typer.Argument(help="Project name, e.g. image-classification.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for the JSON and chart (default: the docs).")] = None,
+    scale: Annotated[float, typer.Option(help="Multiply the request counts (0.1 for a smoke run).")] = 1.0,
+) -> None:
+    """Run a project's benchmark; write JSON, a chart and a table for its docs page."""
+    _project(project)
+    from study.bench import image_classification
+
+    try:
+        result = image_classification.run(out, scale=scale, report=console.log)
+    except StudyError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"wrote {', '.join(str(p) for p in result)}")
+
+
+if __name__ == "__main__":
+    app()

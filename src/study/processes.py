@@ -1,0 +1,100 @@
+"""Child processes the harness starts (Triton, the service) and always stops, even on Ctrl-C."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from study.errors import StudyError
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the harness dies, so nothing is left orphaned."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class ManagedProcess:
+    """One server process in its own process group, logging to a file."""
+
+    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None):
+        self.name, self.cmd, self.log_path = name, cmd, log_path
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                     start_new_session=True, preexec_fn=_die_with_parent)
+        log.close()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_until(self, check: Callable[[], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise StudyError(f"{self.name} exited before it was {what}; see {self.log_path}:\n"
+                                 f"{self.log_tail()}")
+            if check():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise StudyError(f"{self.name} was not {what} after {timeout_s:.0f} s; see {self.log_path}:\n"
+                         f"{self.log_tail()}")
+
+    def wait_http_ok(self, url: str, timeout_s: float) -> None:
+        def ok() -> bool:
+            try:
+                return httpx.get(url, timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+        self.wait_until(ok, timeout_s, f"ready at {url}")
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM the whole group, SIGKILL what is left after ``timeout_s``."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+            self.proc.wait()
+        self._signal(signal.SIGKILL)  # stragglers in the group (e.g. Triton's python stubs)
+
+    def kill(self) -> None:
+        """SIGKILL at once: what a crash looks like to everything that talks to this process."""
+        if self.proc is not None:
+            self._signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"

@@ -1,0 +1,42 @@
+"""The course's twelve projects: what each teaches, and whether it runs here yet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Project:
+    slug: str
+    folder: str
+    title: str
+    teaches: str
+    runnable: bool = False
+
+
+PROJECTS = [
+    Project("image-classification", "01-image-classification", "Image classification behind Triton",
+            "Triton model repository, dynamic batching, async gRPC client, problem+json errors", True),
+    Project("streaming-chat", "02-streaming-chat", "Streaming LLM chat",
+            "SSE streaming, Redis conversation context, backpressure, cancel on disconnect"),
+    Project("rag", "03-rag", "RAG document Q&A", "embeddings on Triton, Milvus, retrieval + generation"),
+    Project("video-moderation", "04-video-moderation", "Batch video moderation",
+            "Celery jobs, priorities, progress, webhooks"),
+    Project("model-ensembles", "05-model-ensembles", "Model ensembles", "Triton ensembles and BLS, voting"),
+    Project("email-assistant", "06-email-assistant", "Agentic email assistant",
+            "tool calling, structured output, guardrails"),
+    Project("translation", "07-translation", "Cost-optimised translation", "caching, routing, cost per request"),
+    Project("ocr-pipeline", "08-ocr-pipeline", "Monitored OCR pipeline", "metrics, alerts, dashboards"),
+    Project("ab-rollouts", "09-ab-rollouts", "A/B rollouts", "traffic splitting, shadow traffic, rollback"),
+    Project("edge-gateway", "10-edge-gateway", "Edge gateway", "rate limits, auth at the edge, caching"),
+    Project("multi-tenant", "11-multi-tenant", "Secure multi-tenant inference", "OIDC, quotas, audit logs"),
+    Project("autoscaling-llm", "12-autoscaling-llm", "Autoscaling LLM service",
+            "queue-depth autoscaling, TTFT/ITL metrics"),
+]
+
+
+def find_project(slug: str) -> Project:
+    for project in PROJECTS:
+        if slug in (project.slug, project.folder, project.folder[:2]):
+            return project
+    raise KeyError(slug)

@@ -1,0 +1,106 @@
+"""Project 01 in local mode: build EfficientNet-Lite0 once, start Triton on CPU, start the API."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from study.environments import ensure_environment, requirements_file
+from study.errors import StudyError
+from study.paths import PROJECTS_DIR, cache_dir
+from study.processes import ManagedProcess, free_port
+from study.triton_local import LocalTriton, build_cpu_repository
+
+PROJECT_DIR = PROJECTS_DIR / "01-image-classification"
+MODEL_BUILD_DIR = PROJECT_DIR / "model_build"
+MODEL_NAME = "efficientnet_lite0"
+
+Report = Callable[[str], None]
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def expected_model_sha256() -> str:
+    return (MODEL_BUILD_DIR / "model.onnx.sha256").read_text().split()[0]
+
+
+def ensure_model(report: Report = print) -> Path:
+    """Build model.onnx once per machine (torch export in its own environment), verify its checksum."""
+    model = cache_dir() / "models" / MODEL_NAME / "model.onnx"
+    if model.exists() and _sha256(model) == expected_model_sha256():
+        return model
+    report("preparing the PyTorch build environment (once per machine)")
+    env = ensure_environment("torch-build", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
+                             installer="pip")
+    report("exporting EfficientNet-Lite0 to ONNX")
+    done = subprocess.run([str(env / "bin" / "python"), str(MODEL_BUILD_DIR / "export_onnx.py"), str(model)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StudyError(f"model export failed:\n{done.stderr[-3000:]}")
+    found = _sha256(model)
+    if found != expected_model_sha256():
+        model.unlink()
+        raise StudyError(f"built model.onnx has SHA-256 {found}, expected {expected_model_sha256()} "
+                         f"(see {MODEL_BUILD_DIR / 'requirements.txt'} for the pinned versions)")
+    return model
+
+
+def start_triton(run_dir: Path, dynamic_batching: bool = True, report: Report = print) -> LocalTriton:
+    model = ensure_model(report)
+    repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: model},
+                                      run_dir / "model_repository", dynamic_batching)
+    report("starting Triton Inference Server (CPU, python backend + ONNX Runtime)")
+    triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log")
+    triton.start()
+    return triton
+
+
+def start_service(triton: LocalTriton, run_dir: Path, port: int | None = None,
+                  host: str = "127.0.0.1") -> ManagedProcess:
+    port = port or free_port()
+    service = ManagedProcess(
+        "image-classification API",
+        [sys.executable, "-m", "uvicorn", "--factory", "image_classification.main:create_app",
+         "--host", host, "--port", str(port), "--no-access-log"],
+        run_dir / "logs" / "api.log",
+        env={"IMGCLS_TRITON_URL": triton.grpc_url},
+    )
+    service.url = f"http://{host}:{port}"
+    service.start()
+    service.wait_http_ok(f"{service.url}/health/ready", timeout_s=60)
+    return service
+
+
+@dataclass
+class Stack:
+    triton: LocalTriton
+    service: ManagedProcess
+
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+
+# --8<-- [start:stack]
+@contextmanager
+def running_stack(run_dir: Path, port: int | None = None, host: str = "127.0.0.1",
+                  dynamic_batching: bool = True, report: Report = print) -> Iterator[Stack]:
+    """Triton with the model loaded, then the FastAPI service in front of it; both stopped on exit."""
+    triton = start_triton(run_dir, dynamic_batching, report)
+    try:
+        report("starting the FastAPI service")
+        service = start_service(triton, run_dir, port, host)
+        try:
+            yield Stack(triton, service)
+        finally:
+            service.stop()
+    finally:
+        triton.stop()
+# --8<-- [end:stack]

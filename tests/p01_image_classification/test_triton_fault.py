@@ -1,0 +1,69 @@
+"""Triton dies mid-run: 503 problem+json with Retry-After, then recovery without restarting the API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from study.stacks.image_classification import Stack, running_stack
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory, base_url_option) -> Iterator[Stack]:
+    """A stack of its own: this test kills its Triton, which the other tests must not see."""
+    if base_url_option:
+        pytest.skip("kills a local Triton process")
+    with running_stack(tmp_path_factory.mktemp("fault"), report=lambda _: None) as stack:
+        yield stack
+
+
+def classify(url: str, image: bytes) -> httpx.Response:
+    return httpx.post(f"{url}/v1/classify", files={"image": ("c.jpg", image, "image/jpeg")}, timeout=30)
+
+
+async def burst(url: str, image: bytes, n: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        return await asyncio.gather(*(
+            client.post(f"{url}/v1/classify", files={"image": ("c.jpg", image, "image/jpeg")})
+            for _ in range(n)))
+
+
+def wait_for(predicate, timeout_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
+    url = own_stack.url
+    assert classify(url, cat_jpeg).status_code == 200
+
+    async def kill_during_burst():
+        requests = asyncio.create_task(burst(url, cat_jpeg, 24))
+        await asyncio.sleep(0.05)
+        own_stack.triton.kill()
+        return await requests
+    in_flight = asyncio.run(kill_during_burst())
+    # Each request in flight either finished before the kill or got a clean 503: never a 500.
+    assert {r.status_code for r in in_flight} <= {200, 503}
+
+    down = classify(url, cat_jpeg)
+    assert down.status_code == 503
+    assert down.headers["content-type"].startswith("application/problem+json")
+    assert down.headers["Retry-After"] == "5"
+    assert down.json()["type"] == "/problems/backend-unavailable"
+    ready = httpx.get(f"{url}/health/ready")
+    assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
+    assert httpx.get(f"{url}/health/live").status_code == 200  # the API itself is alive
+    assert 'imgcls_backend_unavailable_total' in httpx.get(f"{url}/metrics").text
+
+    own_stack.triton.start()  # same ports: as a restarted container would come back
+    assert wait_for(lambda: classify(url, cat_jpeg).status_code == 200), "API did not recover"
+    assert httpx.get(f"{url}/health/ready").status_code == 200
