@@ -21,6 +21,7 @@ async def classify_concurrently(base_url: str, image: bytes, n: int) -> list[int
         return await asyncio.gather(*(one() for _ in range(n)))
 
 
+# --8<-- [start:batching-test]
 def test_concurrent_requests_share_executions(stack, cat_jpeg):
     before = httpx.get(stack.triton.metrics_url).text
     statuses = asyncio.run(classify_concurrently(stack.url, cat_jpeg, 48))
@@ -32,3 +33,4 @@ def test_concurrent_requests_share_executions(stack, cat_jpeg):
                   - triton_counter(before, "nv_inference_exec_count"))
     assert inferences == 48
     assert executions < inferences, f"{executions} executions for {inferences} inferences: no batching"
+# --8<-- [end:batching-test]

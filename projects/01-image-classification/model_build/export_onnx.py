@@ -47,6 +47,7 @@ def load_pretrained() -> torch.nn.Module:
     return model.eval()
 
 
+# --8<-- [start:export]
 def export(model: torch.nn.Module, output: Path) -> None:
     example = torch.zeros(1, 3, IMAGE_SIZE, IMAGE_SIZE)
     torch.onnx.export(
@@ -59,6 +60,7 @@ def export(model: torch.nn.Module, output: Path) -> None:
         opset_version=18,
         dynamo=False,
     )
+# --8<-- [end:export]
 
 
 def check_matches_torch(model: torch.nn.Module, onnx_path: Path) -> float:

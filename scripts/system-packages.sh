@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs (as root, with apt-get) or explains the system packages the test suite needs:
+#   chromium  - the docs pages are opened in a real headless browser
+#   uv        - the Python project manager (installed with pip if missing)
+set -euo pipefail
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "uv not found: installing it with pip"
+  python3 -m pip install --quiet uv
+fi
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing system packages: ${missing[*]}"
+    echo "  Debian/Ubuntu: sudo apt-get install ${missing[*]}"
+    echo "  (without chromium the browser test of the docs is skipped)"
+  fi
+fi

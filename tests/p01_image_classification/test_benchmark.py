@@ -1,0 +1,25 @@
+"""The benchmark runs end to end on a tiny load and writes what the docs page includes.
+Its numbers are not checked: timings never decide a test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from study.bench import image_classification as bench
+
+
+@pytest.mark.local_only
+def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stacks")
+    json_path, png_path, md_path = bench.run(tmp_path, scale=0.05, report=lambda _: None)
+    result = json.loads(json_path.read_text())
+    assert {(r["target"], r["dynamic_batching"], r["concurrency"]) for r in result["results"]} == {
+        (t, b, c) for t in ("api", "triton") for b in (True, False) for c in (1, 8, 32)}
+    assert all(r["errors"] == 0 and r["throughput_rps"] > 0 for r in result["results"])
+    assert all(r["avg_batch_size"] == 1.0 for r in result["results"] if not r["dynamic_batching"])
+    assert set(result["ratios"]) >= {"batching_throughput_gain_c32", "api_over_triton_p50_c1"}
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| api | on | 32 |" in md_path.read_text()

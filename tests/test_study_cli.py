@@ -1,0 +1,84 @@
+"""The `study` command as a reader uses it: list, up (and Ctrl-C), and its error messages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from study.cli import app
+from study.processes import free_port
+
+runner = CliRunner()
+
+
+def test_list_shows_all_twelve_projects_and_which_run():
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "image-classification" in result.output and "autoscaling-llm" in result.output
+    assert result.output.count("not yet") == 11
+
+
+def test_unknown_project_is_a_clear_error_not_a_traceback():
+    result = runner.invoke(app, ["up", "no-such-project"])
+    assert result.exit_code == 2
+    assert "unknown project" in result.output and "image-classification" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_planned_project_says_so():
+    result = runner.invoke(app, ["up", "streaming-chat"])
+    assert result.exit_code == 2
+    assert "not built yet" in result.output
+
+
+def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpeg_bytes):
+    port = free_port()
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "study.cli", "up", "image-classification", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.5)
+        response = httpx.post(f"{url}/v1/classify", files={"image": ("cat.jpg", cat_jpeg_bytes, "image/jpeg")})
+        assert response.status_code == 200
+        assert "cat" in response.json()["predictions"][0]["label"]
+        pattern = f"--port {port}|run/image-classification/model_repository"
+        server_pids = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True).stdout.split()
+        assert len(server_pids) >= 2  # tritonserver and uvicorn
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "is up" in output and "stopped." in output
+    assert "Traceback" not in output
+    for pid in server_pids:
+        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z", \
+            f"process {pid} survived Ctrl-C"
+
+
+@pytest.fixture(scope="module")
+def cat_jpeg_bytes() -> bytes:
+    import io
+
+    import skimage.data
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.chelsea()).save(buffer, "JPEG")
+    return buffer.getvalue()
