@@ -1,18 +1,21 @@
 # The two commands of the course: `make up` runs project 01 locally, `make test` runs every test.
 .PHONY: up test docs bench system-packages docs-assets
 
+# `uv` on PATH, else the one `make test` installs with pip (reachable as a module even before a shell rehash).
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
 up:
-	uv run study up image-classification
+	$(UV) run study up image-classification
 
 test: system-packages docs-assets
-	uv sync --all-packages
-	uv run pytest
+	$(UV) sync --all-packages
+	$(UV) run pytest
 
 docs: docs-assets
-	uv run mkdocs serve
+	$(UV) run mkdocs serve
 
 bench:
-	uv run study bench image-classification
+	$(UV) run study bench image-classification
 
 system-packages:
 	@bash scripts/system-packages.sh

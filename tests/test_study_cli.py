@@ -82,3 +82,14 @@ def cat_jpeg_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(skimage.data.chelsea()).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def test_up_on_a_busy_port_says_so():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        result = runner.invoke(app, ["up", "image-classification", "--port", str(busy.getsockname()[1])])
+    assert result.exit_code == 1
+    assert "is in use" in result.output and "--port" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from contextlib import ExitStack
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from study.errors import StudyError
@@ -32,6 +34,15 @@ def _project(slug: str) -> Project:
     return project
 
 
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 @app.command("list")
 def list_projects() -> None:
     """The projects, what each teaches, and whether it runs here."""
@@ -52,6 +63,9 @@ def up(
 ) -> None:
     """Run a project in local mode: its real backends as child processes, then its API."""
     _project(project)
+    if not port_is_free(host, port):
+        console.print(f"[red]error:[/] port {port} on {host} is in use; pass another with --port.")
+        raise typer.Exit(1)
     from study.stacks.image_classification import running_stack
 
     run_dir = cache_dir() / "run" / "image-classification"
@@ -59,11 +73,16 @@ def up(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         with ExitStack() as running:  # leaving it stops the API, then Triton
-            with console.status("starting") as status:
+            with Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
+                          TimeElapsedColumn(), console=console) as progress:
+                steps: list[TaskID] = []
+
                 def report(message: str) -> None:
-                    status.update(message)
-                    console.log(message)
+                    if steps:
+                        progress.update(steps[-1], total=1, completed=1)
+                    steps.append(progress.add_task(message, total=None))
                 stack = running.enter_context(running_stack(run_dir, port=port, host=host, report=report))
+                progress.update(steps[-1], total=1, completed=1)
             console.print(f"\n[bold green]image-classification is up[/]\n"
                           f"  API docs   {stack.url}/docs\n"
                           f"  classify   curl -F image=@cat.jpg '{stack.url}/v1/classify?top_k=3'\n"

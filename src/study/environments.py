@@ -11,9 +11,11 @@ Two are needed for Triton-backed projects:
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from study.errors import StudyError
@@ -29,29 +31,30 @@ def _run(cmd: list[str], what: str) -> None:
         raise StudyError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{done.stderr[-3000:]}")
 
 
-def _uv() -> str:
-    uv = shutil.which("uv")
-    if uv is None:
-        raise StudyError("`uv` is not on PATH. Install it with `pip install uv` and run again.")
-    return uv
+def _uv() -> str | None:
+    """The uv that runs us (`uv run` sets UV), else one on PATH; None means: fall back to pip."""
+    return os.environ.get("UV") or shutil.which("uv")
 
 
-def ensure_environment(name: str, requirements: list[str], installer: str = "uv") -> Path:
+def ensure_environment(name: str, requirements: list[str], installer: str = "uv",
+                       report: Callable[[str], None] = lambda _: None) -> Path:
     """Create (or reuse) the virtual environment ``name`` holding exactly ``requirements``.
 
-    ``installer="pip"`` installs with pip, which honours the machine's pip configuration
-    (find-links, extra indexes): that is how the CPU build of torch is found.
+    uv is used when available (fast); ``installer="pip"`` insists on pip, which honours the
+    machine's pip configuration (find-links, extra indexes): that is how the CPU build of torch is found.
     """
     env = cache_dir() / "envs" / name
     stamp = env / ".study-requirements"
     wanted = "\n".join(requirements) + "\n"
     if stamp.exists() and stamp.read_text() == wanted:
         return env
+    report(f"building the {name} environment (once per machine)")
     shutil.rmtree(env, ignore_errors=True)
     python = env / "bin" / "python"
-    if installer == "uv":
-        _run([_uv(), "venv", "--quiet", "--python", sys.executable, str(env)], f"creating {name}")
-        _run([_uv(), "pip", "install", "--quiet", "--python", str(python), *requirements],
+    uv = _uv() if installer == "uv" else None
+    if uv:
+        _run([uv, "venv", "--quiet", "--python", sys.executable, str(env)], f"creating {name}")
+        _run([uv, "pip", "install", "--quiet", "--python", str(python), *requirements],
              f"installing {name}")
     else:
         _run([sys.executable, "-m", "venv", str(env)], f"creating {name}")
@@ -61,8 +64,8 @@ def ensure_environment(name: str, requirements: list[str], installer: str = "uv"
     return env
 
 
-def triton_environment() -> Path:
-    return ensure_environment(f"triton-py{PYTHON_VERSION}", TRITON_REQUIREMENTS)
+def triton_environment(report: Callable[[str], None] = lambda _: None) -> Path:
+    return ensure_environment(f"triton-py{PYTHON_VERSION}", TRITON_REQUIREMENTS, report=report)
 
 
 def requirements_file(path: Path) -> list[str]:

@@ -14,7 +14,7 @@ from study.bench import image_classification as bench
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    json_path, png_path, md_path = bench.run(tmp_path, scale=0.05, report=lambda _: None)
+    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.05, report=lambda _: None)
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["dynamic_batching"], r["concurrency"]) for r in result["results"]} == {
         (t, b, c) for t in ("api", "triton") for b in (True, False) for c in (1, 8, 32)}
@@ -23,3 +23,6 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert set(result["ratios"]) >= {"batching_throughput_gain_c32", "api_over_triton_p50_c1"}
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| api | on | 32 |" in md_path.read_text()
+    assert set(result["onnxruntime_ms_per_image"]) == {"1", "8", "32"}
+    example = json.loads(example_path.read_text())
+    assert "cat" in example["predictions"][0]["label"] and len(example["predictions"]) == 3

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
 import skimage.data  # noqa: E402
 import tritonclient.grpc.aio as grpcclient  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -24,7 +26,7 @@ from PIL import Image  # noqa: E402
 from image_classification.services.preprocessing import decode_image, to_model_input  # noqa: E402
 from study.bench.load import closed_loop, machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
-from study.stacks.image_classification import MODEL_NAME, running_stack  # noqa: E402
+from study.stacks.image_classification import MODEL_NAME, ensure_model, running_stack  # noqa: E402
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "01-image-classification" / "results"
 CONCURRENCY = (1, 8, 32)
@@ -68,6 +70,31 @@ async def load_triton(grpc_url: str, tensor: np.ndarray, concurrency: int, reque
         await client.close()
 
 
+def model_compute_per_image(model_path: Path, tensor: np.ndarray, repeats: int) -> dict[int, float]:
+    """ONNX Runtime alone, in this process: milliseconds per image at batch 1, 8 and 32.
+    Shows how much a batch can save on this hardware before any server is involved."""
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    per_image = {}
+    for batch_size in (1, 8, 32):
+        batch = np.repeat(tensor, batch_size, axis=0)
+        session.run(None, {"input": batch})  # warm-up
+        timings = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            session.run(None, {"input": batch})
+            timings.append(time.perf_counter() - started)
+        per_image[batch_size] = round(float(np.median(timings)) * 1000 / batch_size, 2)
+    return per_image
+
+
+def example_response(url: str, image: bytes) -> dict:
+    """One real answer of the API, shown on the docs page as the example."""
+    response = httpx.post(f"{url}/v1/classify", params={"top_k": 3},
+                          files={"image": ("chelsea.jpg", image, "image/jpeg")})
+    response.raise_for_status()
+    return response.json()
+
+
 def measure(target: str, batching: bool, metrics_url: str, run) -> list[dict]:
     rows = []
     for concurrency in CONCURRENCY:
@@ -87,6 +114,8 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
     tensor = to_model_input(decode_image(image, 10**8))[None]
     counts = {c: max(c, int(REQUESTS_PER_WORKER[c] * c * scale)) for c in CONCURRENCY}
     rows: list[dict] = []
+    report("measuring ONNX Runtime alone at batch 1, 8, 32")
+    compute = model_compute_per_image(ensure_model(report), tensor, repeats=max(3, int(20 * scale)))
     with tempfile.TemporaryDirectory() as tmp:
         for batching in (True, False):
             with running_stack(Path(tmp) / f"batching-{batching}", dynamic_batching=batching,
@@ -94,16 +123,19 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
                 report(f"measuring the API, dynamic batching {'on' if batching else 'off'}")
                 rows += measure("api", batching, stack.triton.metrics_url,
                                 lambda c: load_api(stack.url, image, c, counts[c]))
+                if batching:
+                    example = example_response(stack.url, image)  # a warm service, no load
                 report(f"measuring Triton directly (gRPC), dynamic batching {'on' if batching else 'off'}")
                 rows += measure("triton", batching, stack.triton.metrics_url,
                                 lambda c: load_triton(stack.triton.grpc_url, tensor, c, counts[c]))
     result = {"benchmark": "image-classification", "machine": machine(), "model": MODEL_NAME,
               "image": "scikit-image chelsea (451x300 JPEG)", "requests": counts,
-              "results": rows, "ratios": ratios(rows)}
-    paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md"]
+              "onnxruntime_ms_per_image": compute, "results": rows, "ratios": ratios(rows, compute)}
+    paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md", out / "example-response.json"]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")
     chart(rows, result["machine"], paths[1])
     paths[2].write_text(table(result))
+    paths[3].write_text(json.dumps(example, indent=2) + "\n")
     return paths
 
 
@@ -112,7 +144,7 @@ def _row(rows: list[dict], target: str, batching: bool, concurrency: int) -> dic
                 and r["concurrency"] == concurrency)
 
 
-def ratios(rows: list[dict]) -> dict:
+def ratios(rows: list[dict], compute: dict[int, float]) -> dict:
     on32, off32 = _row(rows, "api", True, 32), _row(rows, "api", False, 32)
     on1, off1, triton1 = _row(rows, "api", True, 1), _row(rows, "api", False, 1), _row(rows, "triton", True, 1)
     triton32, triton_off32 = _row(rows, "triton", True, 32), _row(rows, "triton", False, 32)
@@ -125,6 +157,7 @@ def ratios(rows: list[dict]) -> dict:
         "api_over_triton_p50_c1": round(on1["p50_ms"] / triton1["p50_ms"], 2),
         "api_added_p50_ms_c1": round(on1["p50_ms"] - triton1["p50_ms"], 1),
         "api_over_triton_throughput_c32": round(on32["throughput_rps"] / triton32["throughput_rps"], 2),
+        "onnxruntime_per_image_batch8_over_batch1": round(compute[8] / compute[1], 2),
     }
 
 
@@ -152,7 +185,7 @@ def chart(rows: list[dict], host: dict, path: Path) -> None:
 
 def table(result: dict) -> str:
     host = result["machine"]
-    lines = [f"Measured on {host['cpu']} ({host['cores']} cores, no GPU), {host['date']}, "
+    lines = [f"Triton on CPU (local mode), {host['cpu']}, {host['cores']} cores, {host['date']}, "
              f"with `study bench image-classification`.", "",
              "| target | dynamic batching | concurrency | images/s | p50 ms | p95 ms | p99 ms | avg batch | errors |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -161,7 +194,12 @@ def table(result: dict) -> str:
                      f"{r['throughput_rps']:.1f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
                      f"{r['avg_batch_size']:.2f} | {r['errors']} |")
     q = result["ratios"]
-    lines += ["", "| ratio (same run) | value |", "|---|---:|",
+    compute = result["onnxruntime_ms_per_image"]
+    lines += ["", "ONNX Runtime alone, same machine and run: "
+              + ", ".join(f"{ms} ms per image at batch {b}" for b, ms in compute.items()) + ".",
+              "", "| ratio (same run) | value |", "|---|---:|",
+              f"| model compute per image, batch 8 / batch 1 (ONNX Runtime alone) | "
+              f"{q['onnxruntime_per_image_batch8_over_batch1']}× |",
               f"| throughput at 32 clients, batching on / off, through the API | {q['batching_throughput_gain_c32']}× |",
               f"| throughput at 32 clients, batching on / off, Triton direct | "
               f"{q['triton_batching_throughput_gain_c32']}× |",

@@ -59,4 +59,4 @@ def machine() -> dict:
     except (OSError, StopIteration):
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.system(), "python": platform.python_version(),
-            "gpu": None, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}

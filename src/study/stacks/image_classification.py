@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.environments import ensure_environment, requirements_file
+from study.environments import ensure_environment, requirements_file, triton_environment
 from study.errors import StudyError
 from study.paths import PROJECTS_DIR, cache_dir
 from study.processes import ManagedProcess, free_port
@@ -36,9 +36,8 @@ def ensure_model(report: Report = print) -> Path:
     model = cache_dir() / "models" / MODEL_NAME / "model.onnx"
     if model.exists() and _sha256(model) == expected_model_sha256():
         return model
-    report("preparing the PyTorch build environment (once per machine)")
     env = ensure_environment("torch-build", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
-                             installer="pip")
+                             installer="pip", report=report)
     report("exporting EfficientNet-Lite0 to ONNX")
     done = subprocess.run([str(env / "bin" / "python"), str(MODEL_BUILD_DIR / "export_onnx.py"), str(model)],
                           capture_output=True, text=True)
@@ -56,6 +55,7 @@ def start_triton(run_dir: Path, dynamic_batching: bool = True, report: Report = 
     model = ensure_model(report)
     repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: model},
                                       run_dir / "model_repository", dynamic_batching)
+    triton_environment(report)
     report("starting Triton Inference Server (CPU, python backend + ONNX Runtime)")
     triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log")
     triton.start()

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from PIL import Image
 from prometheus_fastapi_instrumentator import Instrumentator, metrics
 
 from image_classification.api.body_limit import BodySizeLimitMiddleware
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        Image.init()  # load every image codec now, not during the first user's request
         # One async gRPC client for the whole process: it multiplexes every request on one channel.
         triton = TritonClassifierClient(
             settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s

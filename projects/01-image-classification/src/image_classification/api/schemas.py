@@ -29,10 +29,15 @@ class Timings(BaseModel):
     total_ms: float = Field(description="Everything inside the handler.")
 
 
-class ClassifyResponse(BaseModel):
+class Answer(BaseModel):
+    """What every classification answer carries besides its predictions."""
+
     model: ModelRef
-    predictions: list[Prediction]
     timings: Timings
+
+
+class ClassifyResponse(Answer):
+    predictions: list[Prediction]
 
     model_config = {"json_schema_extra": {"examples": [{
         "model": {"name": "efficientnet_lite0", "version": "1"},
@@ -46,10 +51,8 @@ class ImageResult(BaseModel):
     predictions: list[Prediction]
 
 
-class BatchClassifyResponse(BaseModel):
-    model: ModelRef
+class BatchClassifyResponse(Answer):
     results: list[ImageResult]
-    timings: Timings
 
     model_config = {"json_schema_extra": {"examples": [{
         "model": {"name": "efficientnet_lite0", "version": "1"},
