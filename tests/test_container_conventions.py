@@ -1,0 +1,32 @@
+"""Conventions every project's containers follow (see docker/README.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from study.paths import PROJECTS_DIR, REPO_ROOT
+from study.projects import PROJECTS
+
+PINNED = set(yaml.safe_load((REPO_ROOT / "docker/images.yaml").read_text()).values())
+COMPOSE_FILES = sorted(PROJECTS_DIR.glob("*/docker-compose.yml"))
+
+
+def test_there_is_a_compose_file_per_runnable_project():
+    runnable = {p.folder for p in PROJECTS if p.runnable}
+    assert runnable and runnable <= {p.parent.name for p in COMPOSE_FILES}
+
+
+@pytest.mark.parametrize("compose_file", COMPOSE_FILES, ids=lambda p: p.parent.name)
+def test_compose_uses_only_pinned_images_and_keeps_gpus_in_the_override(compose_file):
+    files = ["-f", str(compose_file)]
+    done = subprocess.run(["docker-compose", *files, "config", "--format", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    images = {s["image"] for s in services.values() if "image" in s}
+    assert images <= PINNED, f"unpinned images: {images - PINNED}"
+    assert all("deploy" not in s for s in services.values()), "GPU reservations belong in compose.gpu.yaml"
+    assert (compose_file.parent / "compose.gpu.yaml").is_file()
