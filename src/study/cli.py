@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import signal
 import socket
 import threading
@@ -62,13 +63,13 @@ def up(
     host: Annotated[str, typer.Option(help="Interface for the API.")] = "127.0.0.1",
 ) -> None:
     """Run a project in local mode: its real backends as child processes, then its API."""
-    _project(project)
+    chosen = _project(project)
     if not port_is_free(host, port):
         console.print(f"[red]error:[/] port {port} on {host} is in use; pass another with --port.")
         raise typer.Exit(1)
-    from study.stacks.image_classification import running_stack
+    running_stack = importlib.import_module(chosen.stack_module).running_stack
 
-    run_dir = cache_dir() / "run" / "image-classification"
+    run_dir = cache_dir() / "run" / chosen.slug
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
@@ -83,9 +84,9 @@ def up(
                     steps.append(progress.add_task(message, total=None))
                 stack = running.enter_context(running_stack(run_dir, port=port, host=host, report=report))
                 progress.update(steps[-1], total=1, completed=1)
-            console.print(f"\n[bold green]image-classification is up[/]\n"
+            console.print(f"\n[bold green]{chosen.slug} is up[/]\n"
                           f"  API docs   {stack.url}/docs\n"
-                          f"  classify   curl -F image=@cat.jpg '{stack.url}/v1/classify?top_k=3'\n"
+                          f"  try it     {chosen.try_it.format(url=stack.url)}\n"
                           f"  metrics    {stack.url}/metrics  (Triton: {stack.triton.metrics_url})\n"
                           f"  logs       {run_dir / 'logs'}\n"
                           "Ctrl-C stops everything.")
@@ -107,11 +108,9 @@ def bench(
     scale: Annotated[float, typer.Option(help="Multiply the request counts (0.1 for a smoke run).")] = 1.0,
 ) -> None:
     """Run a project's benchmark; write JSON, a chart and a table for its docs page."""
-    _project(project)
-    from study.bench import image_classification
-
+    benchmark = importlib.import_module(_project(project).bench_module)
     try:
-        result = image_classification.run(out, scale=scale, report=console.log)
+        result = benchmark.run(out, scale=scale, report=console.log)
     except StudyError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

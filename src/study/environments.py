@@ -12,6 +12,7 @@ Two are needed for Triton-backed projects:
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,10 @@ def ensure_environment(name: str, requirements: list[str], installer: str = "uv"
 
 
 def triton_environment(report: Callable[[str], None] = lambda _: None) -> Path:
+    if platform.system() != "Linux":
+        raise StudyError("local Triton runs on Linux only (the tritonserver binary comes in the "
+                         "nvidia-pytriton wheel for Linux); on macOS or Windows use the project's "
+                         "docker-compose.yml instead.")
     return ensure_environment(f"triton-py{PYTHON_VERSION}", TRITON_REQUIREMENTS, report=report)
 
 

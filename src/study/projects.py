@@ -12,11 +12,23 @@ class Project:
     title: str
     teaches: str
     runnable: bool = False
+    try_it: str = ""  # a first request to make, with {url} for the API's address
+
+    @property
+    def stack_module(self) -> str:
+        """study.stacks.<name>: its running_stack() starts the project's backends and API."""
+        return f"study.stacks.{self.slug.replace('-', '_')}"
+
+    @property
+    def bench_module(self) -> str:
+        """study.bench.<name>: its run() writes the benchmark JSON, chart and table."""
+        return f"study.bench.{self.slug.replace('-', '_')}"
 
 
 PROJECTS = [
     Project("image-classification", "01-image-classification", "Image classification behind Triton",
-            "Triton model repository, dynamic batching, async gRPC client, problem+json errors", True),
+            "Triton model repository, dynamic batching, async gRPC client, problem+json errors", True,
+            "curl -F image=@cat.jpg '{url}/v1/classify?top_k=3'"),
     Project("streaming-chat", "02-streaming-chat", "Streaming LLM chat",
             "SSE streaming, Redis conversation context, backpressure, cancel on disconnect"),
     Project("rag", "03-rag", "RAG document Q&A", "embeddings on Triton, Milvus, retrieval + generation"),
