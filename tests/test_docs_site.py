@@ -98,3 +98,36 @@ def test_page_renders_in_chromium_without_console_errors(served_site: str, path:
             assert page.locator("img[src*='benchmark.png']").evaluate("img => img.naturalWidth") > 0
         browser.close()
     assert errors == []
+
+
+def test_no_broken_internal_links_or_anchors(site: Path):
+    """Every relative link in the built site points to a page that exists, and to an id on it."""
+    ids: dict[Path, set[str]] = {}
+    def ids_of(page: Path) -> set[str]:
+        if page not in ids:
+            ids[page] = set(re.findall(r'\sid="([^"]+)"', page.read_text(errors="replace")))
+        return ids[page]
+
+    broken = []
+    for page in site.rglob("*.html"):
+        for href in re.findall(r'href="([^"]+)"', page.read_text(errors="replace")):
+            if re.match(r"^[a-z]+:", href) or href.startswith("//"):
+                continue
+            target, _, anchor = href.partition("#")
+            base = site if target.startswith("/") else page.parent  # 404.html links from the root
+            path = (base / target.lstrip("/")).resolve() if target else page
+            if path.is_dir():
+                path = path / "index.html"
+            if not path.exists():
+                broken.append(f"{page.relative_to(site)} -> {href}")
+            elif anchor and path.suffix == ".html" and anchor not in ids_of(path):
+                broken.append(f"{page.relative_to(site)} -> {href} (no such anchor)")
+    assert not broken, "\n".join(broken)
+
+
+def test_search_index_finds_a_known_term(site: Path):
+    import json
+
+    index = json.loads((site / "search/search_index.json").read_text())
+    hits = {doc["location"].split("#")[0] for doc in index["docs"] if "dynamic batching" in doc["text"].lower()}
+    assert "projects/01-image-classification/" in hits

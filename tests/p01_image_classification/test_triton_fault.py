@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 
@@ -54,7 +55,9 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     # Each request in flight either finished before the kill or got a clean 503: never a 500.
     assert {r.status_code for r in in_flight} <= {200, 503}
 
-    down = classify(url, cat_jpeg)
+    request_id = "fa17fa17fa17fa17fa17fa17fa17fa17"
+    down = httpx.post(f"{url}/v1/classify", files={"image": ("c.jpg", cat_jpeg, "image/jpeg")},
+                      headers={"X-Request-ID": request_id}, timeout=30)
     assert down.status_code == 503
     assert down.headers["content-type"].startswith("application/problem+json")
     assert down.headers["Retry-After"] == "5"
@@ -63,6 +66,13 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
     assert httpx.get(f"{url}/health/live").status_code == 200  # the API itself is alive
     assert 'imgcls_backend_unavailable_total' in httpx.get(f"{url}/metrics").text
+
+    # The JSON log says why, under the request id the client sent.
+    logged = [json.loads(line) for line in own_stack.service.log_path.read_text().splitlines()
+              if line.startswith("{") and request_id in line]
+    assert {entry["logger"] for entry in logged} >= {"image_classification.api.problems",
+                                                    "image_classification.access"}
+    assert any(entry.get("http", {}).get("status") == 503 for entry in logged)
 
     own_stack.triton.start()  # same ports: as a restarted container would come back
     assert wait_for(lambda: classify(url, cat_jpeg).status_code == 200), "API did not recover"
