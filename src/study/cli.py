@@ -73,7 +73,7 @@ def up(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with ExitStack() as running:  # leaving it stops the API, then Triton
+        with ExitStack() as running:  # leaving it stops the API, then its backends
             with Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
                           TimeElapsedColumn(), console=console) as progress:
                 steps: list[TaskID] = []
@@ -84,18 +84,21 @@ def up(
                     steps.append(progress.add_task(message, total=None))
                 stack = running.enter_context(running_stack(run_dir, port=port, host=host, report=report))
                 progress.update(steps[-1], total=1, completed=1)
-            console.print(f"\n[bold green]{chosen.slug} is up[/]\n"
-                          f"  API docs   {stack.url}/docs\n"
-                          f"  try it     {chosen.try_it.format(url=stack.url)}\n"
-                          f"  metrics    {stack.url}/metrics  (Triton: {stack.triton.metrics_url})\n"
-                          f"  logs       {run_dir / 'logs'}\n"
-                          "Ctrl-C stops everything.")
+            lines = {**stack.endpoints(), "try it": chosen.try_it.format(url=stack.url),
+                     "logs": str(run_dir / "logs")}
+            console.print(f"\n[bold green]{chosen.slug} is up[/]")
+            for name, value in lines.items():
+                console.print(f"  {name:<15} {value}")
+            console.print("Ctrl-C stops everything.")
             try:
                 stop.wait()
             except KeyboardInterrupt:
                 pass
             console.print("stopping ...")
         console.print("stopped.")
+    except KeyboardInterrupt:
+        console.print("interrupted during start-up; everything it had started is stopped.")
+        raise typer.Exit(130) from None
     except StudyError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

@@ -30,10 +30,11 @@ def _die_with_parent() -> None:
 
 
 class ManagedProcess:
-    """One server process in its own process group, logging to a file."""
+    """One server process in its own process group, logging to a file (``url``: where it serves)."""
 
-    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None):
-        self.name, self.cmd, self.log_path = name, cmd, log_path
+    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
+                 url: str = ""):
+        self.name, self.cmd, self.log_path, self.url = name, cmd, log_path, url
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen | None = None
 
@@ -49,17 +50,21 @@ class ManagedProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def wait_until(self, check: Callable[[], bool], timeout_s: float, what: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise StudyError(f"{self.name} exited before it was {what}; see {self.log_path}:\n"
-                                 f"{self.log_tail()}")
-            if check():
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise StudyError(f"{self.name} was not {what} after {timeout_s:.0f} s; see {self.log_path}:\n"
-                         f"{self.log_tail()}")
+        """Poll ``check`` until it passes; on failure, timeout or Ctrl-C, stop the process first."""
+        try:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if not self.running:
+                    raise StudyError(f"{self.name} exited before it was {what}; see {self.log_path}:\n"
+                                     f"{self.log_tail()}")
+                if check():
+                    return
+                time.sleep(0.1)
+            raise StudyError(f"{self.name} was not {what} after {timeout_s:.0f} s; see {self.log_path}:\n"
+                             f"{self.log_tail()}")
+        except BaseException:
+            self.stop()
+            raise
 
     def wait_http_ok(self, url: str, timeout_s: float) -> None:
         def ok() -> bool:

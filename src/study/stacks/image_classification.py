@@ -71,8 +71,8 @@ def start_service(triton: LocalTriton, run_dir: Path, port: int | None = None,
          "--host", host, "--port", str(port), "--no-access-log"],
         run_dir / "logs" / "api.log",
         env={"IMGCLS_TRITON_URL": triton.grpc_url},
+        url=f"http://{host}:{port}",
     )
-    service.url = f"http://{host}:{port}"
     service.start()
     service.wait_http_ok(f"{service.url}/health/ready", timeout_s=60)
     return service
@@ -86,6 +86,11 @@ class Stack:
     @property
     def url(self) -> str:
         return self.service.url
+
+    def endpoints(self) -> dict[str, str]:
+        """What `study up` prints for the reader to open."""
+        return {"API docs": f"{self.url}/docs", "metrics": f"{self.url}/metrics",
+                "Triton metrics": self.triton.metrics_url}
 
 
 # --8<-- [start:stack]
