@@ -32,7 +32,9 @@ def site(tmp_path_factory) -> Path:
 
 
 def test_strict_build_produces_every_chapter(site: Path):
-    for page in ["index.html", "fundamentals/index.html", "model-usage-patterns/index.html",
+    for page in ["index.html", "fundamentals/index.html", "fundamentals/inference-lifecycle/index.html",
+                 "fundamentals/latency-and-throughput/index.html", "glossary/index.html",
+                 "model-usage-patterns/index.html",
                  "inference-servers/index.html", "architecture-patterns/index.html",
                  "deployment/index.html", "observability/index.html", "projects/index.html",
                  "projects/01-image-classification/index.html"]:
@@ -47,7 +49,12 @@ def test_project_page_includes_the_tested_code_and_the_benchmark(site: Path):
     assert "def test_concurrent_requests_share_executions" in text
     assert "images/s" in text and "benchmark.png" in html
     assert (site / "projects/01-image-classification/results/benchmark.png").stat().st_size > 10_000
-    assert "--8&lt;--" not in html and "--8<--" not in html
+
+
+def test_no_snippet_marker_leaks_into_any_page(site: Path):
+    leaked = [str(p.relative_to(site)) for p in site.rglob("*.html")
+              if "--8&lt;--" in p.read_text() or "--8<--" in p.read_text()]
+    assert not leaked
 
 
 def test_a_missing_snippet_fails_the_build(tmp_path: Path):

@@ -25,6 +25,7 @@ class TritonPythonModel:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
+    # --8<-- [start:execute]
     def execute(self, requests):
         # With dynamic batching, Triton hands over every request it merged: run them as one batch.
         feeds = {name: [pb_utils.get_input_tensor_by_name(r, name).as_numpy() for r in requests]
@@ -38,6 +39,7 @@ class TritonPythonModel:
         bounds = np.cumsum(sizes)[:-1]
         per_request = zip(*(np.split(result, bounds) for result in results))
         return [self._respond(list(parts)) for parts in per_request]
+    # --8<-- [end:execute]
 
     def _respond(self, arrays):
         return pb_utils.InferenceResponse(

@@ -29,6 +29,7 @@ class LoadResult:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
+# --8<-- [start:closed-loop]
 async def closed_loop(send: Callable[[], Awaitable[bool]], concurrency: int, requests: int) -> LoadResult:
     latencies: list[float] = []
     errors = 0
@@ -49,6 +50,7 @@ async def closed_loop(send: Callable[[], Awaitable[bool]], concurrency: int, req
     ms = np.array(latencies) * 1000
     return LoadResult(concurrency, requests, errors, elapsed, requests / elapsed,
                       float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(np.percentile(ms, 99)))
+# --8<-- [end:closed-loop]
 
 
 def machine() -> dict:

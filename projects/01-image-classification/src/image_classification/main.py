@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
 
+    # --8<-- [start:lifespan]
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         Image.init()  # load every image codec now, not during the first user's request
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.classifier = Classifier(triton)
         yield
         await triton.close()
+    # --8<-- [end:lifespan]
 
     app = FastAPI(
         title="Image classification API",

@@ -31,6 +31,7 @@ class Classification:
     inference_ms: float
 
 
+# --8<-- [start:postprocess]
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
@@ -41,6 +42,7 @@ def top_k(probabilities: np.ndarray, k: int) -> list[ClassScore]:
     labels = imagenet_labels()
     best = np.argsort(probabilities)[::-1][:k]
     return [ClassScore(int(i), labels[i], float(probabilities[i])) for i in best]
+# --8<-- [end:postprocess]
 
 
 def to_model_batch(images: list[Image.Image]) -> np.ndarray:
