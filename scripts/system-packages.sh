@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (as root, with apt-get) or explains the system packages the test suite needs:
-#   chromium  - the docs pages are opened in a real headless browser
+#   chromium      - the docs pages are opened in a real headless browser
+#   redis-server  - conversation history of project 02
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -11,6 +12,7 @@ fi
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from study.cli import app
 from study.processes import free_port
+from study.projects import PROJECTS
 
 runner = CliRunner()
 
@@ -22,7 +23,7 @@ def test_list_shows_all_twelve_projects_and_which_run():
     result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "image-classification" in result.output and "autoscaling-llm" in result.output
-    assert result.output.count("not yet") == 11
+    assert result.output.count("not yet") == sum(not p.runnable for p in PROJECTS)
 
 
 def test_unknown_project_is_a_clear_error_not_a_traceback():
@@ -33,7 +34,8 @@ def test_unknown_project_is_a_clear_error_not_a_traceback():
 
 
 def test_a_planned_project_says_so():
-    result = runner.invoke(app, ["up", "streaming-chat"])
+    planned = next(p for p in PROJECTS if not p.runnable)
+    result = runner.invoke(app, ["up", planned.slug])
     assert result.exit_code == 2
     assert "not built yet" in result.output
 

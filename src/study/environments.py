@@ -38,15 +38,16 @@ def _uv() -> str | None:
 
 
 def ensure_environment(name: str, requirements: list[str], installer: str = "uv",
-                       report: Callable[[str], None] = lambda _: None) -> Path:
+                       report: Callable[[str], None] = lambda _: None, remove: tuple[str, ...] = ()) -> Path:
     """Create (or reuse) the virtual environment ``name`` holding exactly ``requirements``.
 
     uv is used when available (fast); ``installer="pip"`` insists on pip, which honours the
     machine's pip configuration (find-links, extra indexes): that is how the CPU build of torch is found.
+    ``remove`` names packages to uninstall afterwards (dependencies that break the environment).
     """
     env = cache_dir() / "envs" / name
     stamp = env / ".study-requirements"
-    wanted = "\n".join(requirements) + "\n"
+    wanted = "\n".join([*requirements, *(f"-{name}" for name in remove)]) + "\n"
     if stamp.exists() and stamp.read_text() == wanted:
         return env
     report(f"building the {name} environment (once per machine)")
@@ -61,6 +62,10 @@ def ensure_environment(name: str, requirements: list[str], installer: str = "uv"
         _run([sys.executable, "-m", "venv", str(env)], f"creating {name}")
         _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
               *requirements], f"installing {name}")
+    if remove:
+        uninstall = ([uv, "pip", "uninstall", "--python", str(python)] if uv else
+                     [str(python), "-m", "pip", "uninstall", "--yes", "--quiet"])
+        _run([*uninstall, *remove], f"cleaning {name}")
     stamp.write_text(wanted)
     return env
 

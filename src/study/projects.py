@@ -29,8 +29,10 @@ PROJECTS = [
     Project("image-classification", "01-image-classification", "Image classification behind Triton",
             "Triton model repository, dynamic batching, async gRPC client, problem+json errors", True,
             "curl -F image=@cat.jpg '{url}/v1/classify?top_k=3'"),
-    Project("streaming-chat", "02-streaming-chat", "Streaming LLM chat",
-            "SSE streaming, Redis conversation context, backpressure, cancel on disconnect"),
+    Project("streaming-llm-chat", "02-streaming-llm-chat", "Streaming LLM chat",
+            "SSE streaming, Redis conversation context, backpressure, cancel on disconnect", True,
+            "curl -N -H 'Content-Type: application/json' -d '{{\"content\": \"Hello!\"}}' "
+            "{url}/v1/conversations/demo/messages"),
     Project("rag", "03-rag", "RAG document Q&A", "embeddings on Triton, Milvus, retrieval + generation"),
     Project("video-moderation", "04-video-moderation", "Batch video moderation",
             "Celery jobs, priorities, progress, webhooks"),

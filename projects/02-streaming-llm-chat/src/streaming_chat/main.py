@@ -1,0 +1,55 @@
+"""The app factory: ``uvicorn --factory streaming_chat.main:create_app``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+
+from streaming_chat import metrics as chat_metrics
+from streaming_chat.api.body_limit import BodySizeLimitMiddleware
+from streaming_chat.api.problems import install_problem_handlers
+from streaming_chat.api.routes import router
+from streaming_chat.conversation_store import ConversationStore
+from streaming_chat.llm_client import LLMClient
+from streaming_chat.logging_config import AccessLogMiddleware, configure_logging
+from streaming_chat.services.admission import Admission
+from streaming_chat.services.chat import ChatService
+from streaming_chat.services.context import TokenCounter
+from streaming_chat.settings import Settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        llm = LLMClient(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
+        store = ConversationStore(settings.redis_url, settings.history_ttl_s, settings.max_history_messages)
+        counter = TokenCounter(settings.tokenizer_file)
+        counter.count("warm-up")  # load the tokenizer now, not on the first message
+        admission = Admission(settings.max_concurrent_streams, settings.max_waiting, settings.queue_timeout_s)
+        chat_metrics.QUEUE_DEPTH.set_function(lambda: admission.waiting)
+        app.state.settings = settings
+        app.state.chat = ChatService(settings, llm, store, counter, admission)
+        yield
+        await llm.close()
+        await store.close()
+
+    app = FastAPI(title="Streaming LLM chat", version="1.0.0", lifespan=lifespan,
+                  summary="Customer-support chat: tokens streamed as Server-Sent Events, history in Redis.")
+    app.include_router(router)
+    install_problem_handlers(app, settings.retry_after_s)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
+    instrumentator.add(metrics.latency(should_include_status=True))
+    instrumentator.add(metrics.requests())
+    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    return app

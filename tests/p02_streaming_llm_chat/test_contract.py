@@ -1,0 +1,125 @@
+"""Black-box contract of the chat API, passed unchanged in front of llama.cpp and of vLLM
+(also runnable with --base-url against a deployed stack)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from p02_streaming_llm_chat.sse import read_events
+
+
+@pytest.fixture(scope="module", params=["llama.cpp", "vllm"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def client(backend, request, base_url_option) -> Iterator[httpx.Client]:
+    if base_url_option:
+        if backend != "llama.cpp":
+            pytest.skip("--base-url: the deployed stack's own backend is tested once")
+        url = base_url_option
+    else:
+        url = request.getfixturevalue("local_chat" if backend == "llama.cpp" else "vllm_chat").url
+    with httpx.Client(base_url=url, timeout=120) as c:
+        yield c
+
+
+def new_id() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def test_answer_streams_token_by_token_then_done(client):
+    arrivals = []
+    with client.stream("POST", f"/v1/conversations/{new_id()}/messages",
+                       json={"content": "What is the capital of France?", "max_tokens": 48}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for event, data in read_events(response):
+            arrivals.append((time.perf_counter(), event, data))
+    kinds = [kind for _, kind, _ in arrivals]
+    assert kinds[-1] == "done" and kinds.count("done") == 1
+    tokens = [a for a in arrivals if a[1] == "token"]
+    assert len(tokens) >= 2
+    # Incremental, not buffered: the first token arrived before the generation had finished.
+    assert tokens[0][0] < arrivals[-1][0]
+    done = arrivals[-1][2]
+    assert done["usage"]["completion_tokens"] >= 1
+    assert done["timings"]["ttft_ms"] > 0
+    assert done["finish_reason"] in {"stop", "length"}
+
+
+def test_non_streaming_reply(client):
+    response = client.post(f"/v1/conversations/{new_id()}/messages",
+                           json={"content": "Say hello.", "max_tokens": 16, "stream": False})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["reply"].strip()
+    assert body["usage"]["completion_tokens"] >= 1
+    assert body["finish_reason"] in {"stop", "length"}
+
+
+def test_history_round_trips_and_delete_removes_it(client):
+    conversation = new_id()
+    first = client.post(f"/v1/conversations/{conversation}/messages",
+                        json={"content": "My name is Ada.", "max_tokens": 16, "stream": False}).json()
+    client.post(f"/v1/conversations/{conversation}/messages",
+                json={"content": "What is my name?", "max_tokens": 16, "stream": False})
+    messages = client.get(f"/v1/conversations/{conversation}").json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[0]["content"] == "My name is Ada."
+    assert messages[1]["content"] == first["reply"]
+    assert client.delete(f"/v1/conversations/{conversation}").status_code == 204
+    assert client.get(f"/v1/conversations/{conversation}").status_code == 404
+
+
+def test_concurrent_messages_to_one_conversation_are_serialised(client):
+    import asyncio
+
+    conversation = new_id()
+    questions = [f"Question number {i}: say the number {i}." for i in range(3)]
+
+    async def send_all():
+        async with httpx.AsyncClient(base_url=client.base_url, timeout=120) as ac:
+            return await asyncio.gather(*(
+                ac.post(f"/v1/conversations/{conversation}/messages",
+                        json={"content": q, "max_tokens": 12, "stream": False}) for q in questions))
+    responses = asyncio.run(send_all())
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    messages = client.get(f"/v1/conversations/{conversation}").json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3  # never two users in a row
+    assert sorted(m["content"] for m in messages[::2]) == sorted(questions)  # none lost
+    replies = {r.json()["reply"] for r in responses}
+    assert {m["content"] for m in messages[1::2]} == replies
+
+
+def test_health_and_metrics(client):
+    assert client.get("/health/live").json() == {"status": "ok"}
+    assert client.get("/health/ready").json() == {"status": "ready"}
+    client.post(f"/v1/conversations/{new_id()}/messages", json={"content": "Hi", "max_tokens": 8, "stream": False})
+    text = client.get("/metrics").text
+    for name in ("chat_time_to_first_token_seconds_bucket", "chat_inter_token_latency_seconds_bucket",
+                 "chat_tokens_generated_total", "chat_active_streams", "chat_queue_depth",
+                 "http_request_duration_seconds_bucket"):
+        assert name in text, name
+
+
+def test_openapi_lists_the_routes(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/conversations/{conversation_id}/messages", "/v1/conversations/{conversation_id}"} <= set(paths)
+
+
+def test_vllm_reports_usage_inside_the_stream(vllm_chat):
+    """vLLM sends a usage block in streamed responses (llama.cpp's server does not: the service
+    counts with the tokenizer there); the service passes the server's numbers on."""
+    with httpx.Client(base_url=vllm_chat.url, timeout=120) as c:
+        with c.stream("POST", f"/v1/conversations/{new_id()}/messages",
+                      json={"content": "Say hello.", "max_tokens": 16}) as response:
+            done = [data for event, data in read_events(response) if event == "done"][0]
+    assert done["usage"]["source"] == "llm-server"
+    assert done["usage"]["prompt_tokens"] > 0 and done["usage"]["completion_tokens"] > 0

@@ -1,0 +1,60 @@
+"""The LLM server dies, Redis dies: 503 with Retry-After, then recovery without restarting the API."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from study.stacks.streaming_llm_chat import ChatStack, running_stack
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory, base_url_option) -> Iterator[ChatStack]:
+    if base_url_option:
+        pytest.skip("kills local backend processes")
+    with running_stack(tmp_path_factory.mktemp("chat-faults"), report=lambda _: None) as stack:
+        yield stack
+
+
+def send(url: str, conversation: str = "faults") -> httpx.Response:
+    return httpx.post(f"{url}/v1/conversations/{conversation}/messages",
+                      json={"content": "Hello", "max_tokens": 8, "stream": False}, timeout=60)
+
+
+def recovers(url: str, timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if send(url).status_code == 200:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def assert_unavailable(response: httpx.Response, slug: str) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "2"
+    assert response.json()["type"] == f"/problems/{slug}"
+
+
+def test_llm_server_down_gives_503_and_recovers(own_stack):
+    assert send(own_stack.url).status_code == 200
+    own_stack.llm.kill()
+    assert_unavailable(send(own_stack.url), "llm-unavailable")
+    ready = httpx.get(f"{own_stack.url}/health/ready")
+    assert ready.status_code == 503 and "LLM server" in ready.json()["detail"]
+    # The user's message was accepted before the LLM failed: it is kept, not lost.
+    assert httpx.get(f"{own_stack.url}/v1/conversations/faults").json()["messages"][-1]["content"] == "Hello"
+    own_stack.llm.start()
+    assert recovers(own_stack.url)
+
+
+def test_redis_down_gives_503_and_recovers(own_stack):
+    own_stack.redis.kill()
+    assert_unavailable(send(own_stack.url, "redis-gone"), "history-unavailable")
+    assert_unavailable(httpx.get(f"{own_stack.url}/v1/conversations/redis-gone"), "history-unavailable")
+    assert httpx.get(f"{own_stack.url}/health/live").status_code == 200
+    own_stack.redis.start()  # same port, empty: Redis here keeps nothing on disk
+    assert recovers(own_stack.url)
