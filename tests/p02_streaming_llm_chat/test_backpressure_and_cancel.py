@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import uuid
@@ -13,25 +14,46 @@ from p02_streaming_llm_chat.conftest import LONG_ANSWER, TEST_LIMITS
 from p02_streaming_llm_chat.sse import read_events
 
 
-async def open_streams(url: str, n: int, max_tokens: int) -> list[httpx.Response]:
-    async with httpx.AsyncClient(base_url=url, timeout=300) as client:
-        async def one(i: int) -> httpx.Response:
-            response = await client.post(f"/v1/conversations/load-{uuid.uuid4().hex[:8]}-{i}/messages",
-                                         json={"content": LONG_ANSWER, "max_tokens": max_tokens})
-            await response.aread()
-            return response
-        return await asyncio.gather(*(one(i) for i in range(n)))
+def service_gauge(url: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", httpx.get(f"{url}/metrics").text, re.MULTILINE)
+    assert match, f"the service exposes no {name}"
+    return float(match.group(1))
+
+
+async def hold_stream(client: httpx.AsyncClient, statuses: list[int]) -> None:
+    """A client that has been admitted and keeps its answer coming until it is cancelled."""
+    async with client.stream("POST", f"/v1/conversations/hold-{uuid.uuid4().hex[:8]}/messages",
+                             json={"content": LONG_ANSWER, "max_tokens": 500}) as response:
+        statuses.append(response.status_code)
+        await asyncio.Event().wait()
 
 
 # --8<-- [start:overload-test]
 def test_overload_yields_exactly_the_expected_429s(chat_stack):
     active, waiting = int(TEST_LIMITS["CHAT_MAX_CONCURRENT_STREAMS"]), int(TEST_LIMITS["CHAT_MAX_WAITING"])
-    sent = active + waiting + 4
-    responses = asyncio.run(open_streams(chat_stack.url, sent, max_tokens=128))
-    rejected = [r for r in responses if r.status_code == 429]
-    assert len(rejected) == sent - active - waiting
-    assert sorted(r.status_code for r in responses) == [200] * (active + waiting) + [429] * len(rejected)
-    for response in rejected:
+    extra = 4
+
+    async def scenario():
+        async with httpx.AsyncClient(base_url=chat_stack.url, timeout=300) as client:
+            held_statuses: list[int] = []
+            held = [asyncio.create_task(hold_stream(client, held_statuses)) for _ in range(active + waiting)]
+            # Fill every slot and every place in line, as the service itself reports it ...
+            deadline = time.monotonic() + 60
+            while (service_gauge(chat_stack.url, "chat_active_streams"),
+                   service_gauge(chat_stack.url, "chat_queue_depth")) != (active, waiting):
+                assert time.monotonic() < deadline, "the service never filled up"
+                await asyncio.sleep(0.05)
+            # ... then every further request is refused at once.
+            refused = await asyncio.gather(*(
+                client.post(f"/v1/conversations/extra-{i}/messages", json={"content": "hi"}) for i in range(extra)))
+            for task in held:
+                task.cancel()  # the held clients leave; their generations are cancelled upstream
+            await asyncio.gather(*held, return_exceptions=True)
+            return held_statuses, refused
+    held_statuses, refused = asyncio.run(scenario())
+    assert held_statuses == [200] * active  # the waiting ones never got their turn before leaving
+    assert [r.status_code for r in refused] == [429] * extra
+    for response in refused:
         assert response.headers["Retry-After"] == "2"
         assert response.json()["type"] == "/problems/overloaded"
     metrics = httpx.get(f"{chat_stack.url}/metrics").text
@@ -39,16 +61,23 @@ def test_overload_yields_exactly_the_expected_429s(chat_stack):
 # --8<-- [end:overload-test]
 
 
-def generated_tokens_of_last_request(llm_log: str) -> int:
-    """llama.cpp logs, per finished request, 'eval time = ... / N runs': N tokens generated."""
-    runs = re.findall(r"^llama_perf_context_print:\s+eval time =.*/\s+(\d+) runs", llm_log, re.MULTILINE)
-    return int(runs[-1])
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (user + system), from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy(pid: int, over_s: float = 1.0) -> float:
+    """Cores the process kept busy over the next ``over_s`` seconds."""
+    before = cpu_seconds(pid)
+    time.sleep(over_s)
+    return (cpu_seconds(pid) - before) / over_s
 
 
 def test_client_disconnect_stops_generation_on_the_llm_server(chat_stack):
     conversation = f"leave-{uuid.uuid4().hex[:8]}"
-    llm_log = chat_stack.llm.log_path
-    log_before = llm_log.read_text()
+    llm_pid, llm_log = chat_stack.llm.process.proc.pid, chat_stack.llm.log_path
+    disconnects_before = llm_log.read_text().count("Disconnected from client")
     with httpx.Client(base_url=chat_stack.url, timeout=120) as client:
         with client.stream("POST", f"/v1/conversations/{conversation}/messages",
                            json={"content": LONG_ANSWER, "max_tokens": 500}) as response:
@@ -56,13 +85,15 @@ def test_client_disconnect_stops_generation_on_the_llm_server(chat_stack):
             for event, data in read_events(response):
                 seen.append(data["text"])
                 if len(seen) == 5:
+                    busy_while_generating = cpu_busy(llm_pid, 0.5)
                     break  # the client goes away after five pieces
-    # The server logs the request's token count when it stops generating for it.
+    # llama.cpp's server notices the closed stream, says so, and stops: its CPU goes idle.
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and llm_log.read_text().count("eval time") == log_before.count("eval time"):
+    while llm_log.read_text().count("Disconnected from client") == disconnects_before:
+        assert time.monotonic() < deadline, "the LLM server never saw the client leave"
         time.sleep(0.2)
-    generated = generated_tokens_of_last_request(llm_log.read_text())
-    assert generated < 250, f"the LLM server went on to generate {generated} of 500 tokens"
+    assert busy_while_generating > 0.5, "the measurement cannot tell busy from idle"
+    assert cpu_busy(llm_pid) < 0.2, "the LLM server is still computing after the client left"
 
     history = httpx.get(f"{chat_stack.url}/v1/conversations/{conversation}").json()["messages"]
     assert history[-1]["role"] == "assistant" and history[-1]["interrupted"] is True

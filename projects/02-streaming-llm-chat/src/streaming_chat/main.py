@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         counter.count("warm-up")  # load the tokenizer now, not on the first message
         admission = Admission(settings.max_concurrent_streams, settings.max_waiting, settings.queue_timeout_s)
         chat_metrics.QUEUE_DEPTH.set_function(lambda: admission.waiting)
+        chat_metrics.ACTIVE_STREAMS.set_function(lambda: admission.active)
         app.state.settings = settings
         app.state.chat = ChatService(settings, llm, store, counter, admission)
         yield

@@ -61,7 +61,6 @@ class Turn:
         usage: dict = {}
         finish_reason = None
         finished = False
-        metrics.ACTIVE_STREAMS.inc()
         try:
             async for delta in self.chat.llm.stream(self.prompt, self.max_tokens):
                 if delta.completion_tokens is not None:
@@ -87,7 +86,6 @@ class Turn:
             yield TurnEvent("error", {"type": "/problems/llm-unavailable", "title": "LLM unavailable",
                                       "status": 503, "detail": f"the LLM server failed mid-answer: {exc}"})
         finally:
-            metrics.ACTIVE_STREAMS.dec()
             if not finished:  # the client left mid-answer
                 metrics.CANCELLED.inc()
                 if pieces:  # keep what it saw, marked as cut off

@@ -1,0 +1,192 @@
+"""Benchmark of project 02: time to first token and tokens/s per stream at 1, 4 and 16 concurrent
+streams, through the service and straight to the LLM server, for llama.cpp and vLLM (CPU), in one
+run; plus the service's memory while it holds the most streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from streaming_chat.services.context import TokenCounter  # noqa: E402
+from streaming_chat.settings import Settings  # noqa: E402
+from study.bench.load import machine  # noqa: E402
+from study.paths import DOCS_DIR  # noqa: E402
+from study.stacks.streaming_llm_chat import ensure_tokenizer, running_stack  # noqa: E402
+
+DEFAULT_OUT = DOCS_DIR / "projects" / "02-streaming-llm-chat" / "results"
+CONCURRENCY = (1, 4, 16)
+PROMPT = "Write a long story about a dragon who learns to bake bread. Use at least 800 words."
+LIMITS = {"CHAT_MAX_CONCURRENT_STREAMS": "16", "CHAT_MAX_WAITING": "64", "CHAT_QUEUE_TIMEOUT_S": "600"}
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+async def one_stream(client: httpx.AsyncClient, url: str, body: dict, parse) -> tuple[float | None, float, str]:
+    """(seconds to the first piece, seconds in total, text) of one streamed answer."""
+    started = time.perf_counter()
+    first = None
+    text = []
+    async with client.stream("POST", url, json=body) as response:
+        response.raise_for_status()
+        async for line in response.aiter_lines():
+            piece = parse(line)
+            if piece:
+                first = first or time.perf_counter() - started
+                text.append(piece)
+    return first, time.perf_counter() - started, "".join(text)
+
+
+def parse_service(line: str) -> str:
+    if line.startswith("data: "):
+        return json.loads(line[6:]).get("text", "")
+    return ""
+
+
+def parse_openai(line: str) -> str:
+    if line.startswith("data: ") and line != "data: [DONE]":
+        choices = json.loads(line[6:]).get("choices") or [{}]
+        return (choices[0].get("delta") or {}).get("content") or ""
+    return ""
+
+
+async def run_level(target: str, stack, concurrency: int, rounds: int, max_tokens: int,
+                    counter: TokenCounter, rss: list[float]) -> dict:
+    system = Settings(tokenizer_file="unused").system_prompt
+    async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=concurrency + 4)) as client:
+        async def worker(w: int):
+            results = []
+            for r in range(rounds):
+                if target == "api":
+                    url = f"{stack.url}/v1/conversations/bench-{w}-{r}-{time.monotonic_ns()}/messages"
+                    body, parse = {"content": PROMPT, "max_tokens": max_tokens}, parse_service
+                else:
+                    url = f"{stack.llm.base_url}/chat/completions"
+                    body = {"model": "local", "max_tokens": max_tokens, "stream": True,
+                            "messages": [{"role": "system", "content": system}, {"role": "user", "content": PROMPT}]}
+                    parse = parse_openai
+                results.append(await one_stream(client, url, body, parse))
+            return results
+
+        async def sample_rss():
+            while True:
+                rss.append(rss_mb(stack.service.proc.pid))
+                await asyncio.sleep(0.2)
+        sampler = asyncio.create_task(sample_rss())
+        started = time.perf_counter()
+        streams = [s for ws in await asyncio.gather(*(worker(w) for w in range(concurrency))) for s in ws]
+        elapsed = time.perf_counter() - started
+        sampler.cancel()
+    ttft = np.array([s[0] for s in streams if s[0] is not None]) * 1000
+    tokens = [counter.count(s[2]) for s in streams]
+    per_stream = [(n - 1) / (total - first) for (first, total, _), n in zip(streams, tokens) if n > 1 and total > first]
+    return {"target": target, "concurrency": concurrency, "streams": len(streams),
+            "ttft_p50_ms": round(float(np.percentile(ttft, 50)), 1), "ttft_p95_ms": round(float(np.percentile(ttft, 95)), 1),
+            "tokens_per_s_per_stream": round(float(np.median(per_stream)), 1),
+            "tokens_per_s_total": round(sum(tokens) / elapsed, 1)}
+
+
+def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
+        backends: tuple[str, ...] = ("llama.cpp", "vllm")) -> list[Path]:
+    out = out or DEFAULT_OUT
+    out.mkdir(parents=True, exist_ok=True)
+    counter = TokenCounter(str(ensure_tokenizer(report)))
+    max_tokens = max(8, int(64 * scale))
+    rounds = max(1, int(2 * scale))
+    results, startup, memory = [], {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            started = time.perf_counter()
+            with running_stack(Path(tmp) / backend, report=report, service_env=LIMITS, backend=backend) as stack:
+                startup[backend] = round(time.perf_counter() - started, 1)
+                idle = rss_mb(stack.service.proc.pid)
+                peak: list[float] = []
+                for target in ("llm-server", "api"):  # warm-up: the first answer pays one-time costs
+                    asyncio.run(run_level(target, stack, 1, 1, 8, counter, peak))
+                for concurrency in CONCURRENCY:
+                    for target in ("llm-server", "api"):
+                        report(f"{backend}: {concurrency} streams, {target}")
+                        row = asyncio.run(run_level(target, stack, concurrency, rounds, max_tokens, counter, peak))
+                        results.append({"backend": backend, **row})
+                memory[backend] = {"service_rss_idle_mb": round(idle, 1), "service_rss_peak_mb": round(max(peak), 1)}
+    result = {"benchmark": "streaming-llm-chat", "machine": machine(), "model": "SmolLM2-135M-Instruct (Q4_1 GGUF / fp32 safetensors)",
+              "max_tokens": max_tokens, "streams_per_client": rounds, "startup_s": startup, "memory": memory,
+              "results": results, "ratios": ratios(results, backends)}
+    paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md"]
+    paths[0].write_text(json.dumps(result, indent=2) + "\n")
+    chart(results, backends, result["machine"], paths[1])
+    paths[2].write_text(table(result, backends))
+    return paths
+
+
+def _row(results, backend, target, concurrency):
+    return next(r for r in results if (r["backend"], r["target"], r["concurrency"]) == (backend, target, concurrency))
+
+
+def ratios(results: list[dict], backends) -> dict:
+    out = {}
+    for b in backends:
+        for c in CONCURRENCY:
+            api, direct = _row(results, b, "api", c), _row(results, b, "llm-server", c)
+            out[f"{b}_api_over_server_ttft_p50_c{c}"] = round(api["ttft_p50_ms"] / direct["ttft_p50_ms"], 2)
+            out[f"{b}_api_over_server_tokens_per_s_c{c}"] = round(
+                api["tokens_per_s_per_stream"] / direct["tokens_per_s_per_stream"], 2)
+    return out
+
+
+def chart(results, backends, host, path: Path) -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for b in backends:
+        for target, style in (("llm-server", "--"), ("api", "-")):
+            rows = [_row(results, b, target, c) for c in CONCURRENCY]
+            label = f"{b}, {'through the API' if target == 'api' else 'direct'}"
+            left.plot(CONCURRENCY, [r["ttft_p50_ms"] for r in rows], style, marker="o", label=label)
+            right.plot(CONCURRENCY, [r["tokens_per_s_total"] for r in rows], style, marker="o", label=label)
+    for axis, title in ((left, "Time to first token, p50 (ms)"), (right, "Tokens/s, all streams together")):
+        axis.set_xscale("log", base=2)
+        axis.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
+        axis.set_xlabel("concurrent streams")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+    left.legend(fontsize=8)
+    fig.suptitle(f"SmolLM2-135M on CPU: {host['cpu']}, {host['cores']} cores, {host['date']}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def table(result: dict, backends) -> str:
+    host = result["machine"]
+    lines = [f"LLM servers on CPU (local mode), {host['cpu']}, {host['cores']} cores, {host['date']}, "
+             f"`study bench streaming-llm-chat`; {result['max_tokens']} tokens per answer, "
+             f"{result['streams_per_client']} answers per client.", "",
+             "| backend | path | streams | TTFT p50 ms | TTFT p95 ms | tokens/s per stream | tokens/s total |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in result["results"]:
+        lines.append(f"| {r['backend']} | {'API' if r['target'] == 'api' else 'direct'} | {r['concurrency']} | "
+                     f"{r['ttft_p50_ms']} | {r['ttft_p95_ms']} | {r['tokens_per_s_per_stream']} | {r['tokens_per_s_total']} |")
+    lines += ["", "| backend | start-up s | service RSS idle MB | service RSS peak MB |", "|---|---:|---:|---:|"]
+    for b in backends:
+        m = result["memory"][b]
+        lines.append(f"| {b} | {result['startup_s'][b]} | {m['service_rss_idle_mb']} | {m['service_rss_peak_mb']} |")
+    lines += ["", "| ratio, API / direct (same run) | " + " | ".join(f"{c} streams" for c in CONCURRENCY) + " |",
+              "|---|" + "---:|" * len(CONCURRENCY)]
+    for b in backends:
+        q = result["ratios"]
+        lines.append(f"| {b}: TTFT p50 | " + " | ".join(f"{q[f'{b}_api_over_server_ttft_p50_c{c}']}×" for c in CONCURRENCY) + " |")
+        lines.append(f"| {b}: tokens/s per stream | " + " | ".join(
+            f"{q[f'{b}_api_over_server_tokens_per_s_c{c}']}×" for c in CONCURRENCY) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,23 @@
+"""The benchmark runs end to end on a tiny load (llama.cpp only, to keep the suite short) and
+writes what the docs page includes. Its numbers are not checked: timings never decide a test."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from study.bench import streaming_llm_chat as bench
+
+
+def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stacks")
+    json_path, png_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",))
+    result = json.loads(json_path.read_text())
+    assert {(r["target"], r["concurrency"]) for r in result["results"]} == {
+        (t, c) for t in ("api", "llm-server") for c in (1, 4, 16)}
+    assert all(r["ttft_p50_ms"] > 0 and r["tokens_per_s_total"] > 0 for r in result["results"])
+    assert result["memory"]["llama.cpp"]["service_rss_peak_mb"] > 0
+    assert png_path.read_bytes()[:4] == b"\x89PNG"
+    assert "| llama.cpp | API | 16 |" in md_path.read_text()
