@@ -24,6 +24,7 @@ import tritonclient.grpc.aio as grpcclient  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from image_classification.services.preprocessing import decode_image, to_model_input  # noqa: E402
+from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import closed_loop, machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
 from study.stacks.image_classification import MODEL_NAME, ensure_model, running_stack  # noqa: E402
@@ -170,17 +171,9 @@ def chart(rows: list[dict], host: dict, path: Path) -> None:
         points = [_row(rows, target, batching, c) for c in CONCURRENCY]
         left.plot(CONCURRENCY, [p["throughput_rps"] for p in points], marker="o", label=label)
         right.plot(CONCURRENCY, [p["p95_ms"] for p in points], marker="o", label=label)
-    for axis, title in ((left, "Throughput (images/s)"), (right, "p95 latency (ms)")):
-        axis.set_xscale("log", base=2)
-        axis.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
-        axis.set_xlabel("concurrent clients")
-        axis.set_title(title)
-        axis.grid(alpha=0.3)
-    left.legend(fontsize=8)
-    fig.suptitle(f"EfficientNet-Lite0 on Triton (CPU): {host['cpu']}, {host['cores']} cores, {host['date']}",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    format_concurrency_panels(
+        fig, [(left, "Throughput (images/s)"), (right, "p95 latency (ms)")], CONCURRENCY, "concurrent clients",
+        f"EfficientNet-Lite0 on Triton (CPU): {host['cpu']}, {host['cores']} cores, {host['date']}", path)
     plt.close(fig)
 
 

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from streaming_chat.services.context import TokenCounter  # noqa: E402
 from streaming_chat.settings import Settings  # noqa: E402
+from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
 from study.stacks.streaming_llm_chat import ensure_tokenizer, running_stack  # noqa: E402
@@ -155,16 +156,9 @@ def chart(results, backends, host, path: Path) -> None:
             label = f"{b}, {'through the API' if target == 'api' else 'direct'}"
             left.plot(CONCURRENCY, [r["ttft_p50_ms"] for r in rows], style, marker="o", label=label)
             right.plot(CONCURRENCY, [r["tokens_per_s_total"] for r in rows], style, marker="o", label=label)
-    for axis, title in ((left, "Time to first token, p50 (ms)"), (right, "Tokens/s, all streams together")):
-        axis.set_xscale("log", base=2)
-        axis.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
-        axis.set_xlabel("concurrent streams")
-        axis.set_title(title)
-        axis.grid(alpha=0.3)
-    left.legend(fontsize=8)
-    fig.suptitle(f"SmolLM2-135M on CPU: {host['cpu']}, {host['cores']} cores, {host['date']}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    format_concurrency_panels(
+        fig, [(left, "Time to first token, p50 (ms)"), (right, "Tokens/s, all streams together")], CONCURRENCY,
+        "concurrent streams", f"SmolLM2-135M on CPU: {host['cpu']}, {host['cores']} cores, {host['date']}", path)
     plt.close(fig)
 
 
