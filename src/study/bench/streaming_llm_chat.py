@@ -156,8 +156,9 @@ def chart(results, backends, host, path: Path) -> None:
             label = f"{b}, {'through the API' if target == 'api' else 'direct'}"
             left.plot(CONCURRENCY, [r["ttft_p50_ms"] for r in rows], style, marker="o", label=label)
             right.plot(CONCURRENCY, [r["tokens_per_s_total"] for r in rows], style, marker="o", label=label)
+    left.set_yscale("log")  # llama.cpp's queueing and vLLM's batching differ by an order of magnitude
     format_concurrency_panels(
-        fig, [(left, "Time to first token, p50 (ms)"), (right, "Tokens/s, all streams together")], CONCURRENCY,
+        fig, [(left, "Time to first token, p50 (ms, log scale)"), (right, "Tokens/s, all streams together")], CONCURRENCY,
         "concurrent streams", f"SmolLM2-135M on CPU: {host['cpu']}, {host['cores']} cores, {host['date']}", path)
     plt.close(fig)
 
