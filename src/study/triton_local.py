@@ -19,7 +19,7 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from study.environments import triton_environment
-from study.processes import ManagedProcess, free_port
+from study.processes import LocalServer, ManagedProcess, free_port
 
 ONNX_RUNNER = Path(__file__).with_name("triton_onnx_model.py")
 
@@ -73,7 +73,7 @@ def _backend_directory(env: Path, python_version: str) -> Path:
 
 
 @dataclass
-class LocalTriton:
+class LocalTriton(LocalServer):
     """One ``tritonserver`` process on free ports; start, stop, kill and start again."""
 
     repository: Path
@@ -128,13 +128,11 @@ class LocalTriton:
         self.process.wait_http_ok(f"{self.http_url}/v2/health/ready", timeout_s)
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
+        super().stop()
         self._remove_shm()
 
     def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
+        super().kill()
         self._remove_shm()
 
     def _remove_shm(self) -> None:
