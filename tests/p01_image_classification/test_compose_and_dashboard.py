@@ -76,6 +76,7 @@ def dashboard_metric_names() -> set[str]:
     return names - {"handler", "status"}
 
 
+# --8<-- [start:dashboard-test]
 def test_every_dashboard_metric_exists_on_the_running_stack(stack, client, cat_jpeg):
     client.post("/v1/classify", files={"image": ("c.jpg", cat_jpeg, "image/jpeg")})
     exposed = httpx.get(f"{stack.url}/metrics").text + httpx.get(stack.triton.metrics_url).text
@@ -84,3 +85,4 @@ def test_every_dashboard_metric_exists_on_the_running_stack(stack, client, cat_j
     missing = {name for name in dashboard_metric_names() if name not in families | series}
     assert not missing, f"dashboard plots metrics nobody exposes: {missing}"
     assert "nv_inference_exec_count" in dashboard_metric_names()
+# --8<-- [end:dashboard-test]
