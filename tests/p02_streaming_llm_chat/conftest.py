@@ -10,7 +10,8 @@ import pytest
 from study.stacks.streaming_llm_chat import ChatStack, running_stack
 
 # Small limits so that overload is reachable with a handful of requests.
-TEST_LIMITS = {"CHAT_MAX_CONCURRENT_STREAMS": "2", "CHAT_MAX_WAITING": "2", "CHAT_QUEUE_TIMEOUT_S": "120"}
+TEST_LIMITS = {"CHAT_MAX_CONCURRENT_STREAMS": "2", "CHAT_MAX_WAITING": "2", "CHAT_QUEUE_TIMEOUT_S": "120",
+               "CHAT_MAX_HISTORY_MESSAGES": "8"}
 # A prompt that keeps even a small model talking until max_tokens.
 LONG_ANSWER = "Write a long story about a dragon who learns to bake bread. Use at least 800 words."
 

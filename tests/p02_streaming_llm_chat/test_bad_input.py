@@ -69,3 +69,17 @@ def test_service_keeps_serving(client):
     client.post("/v1/conversations/c-1/messages", content=b"garbage", headers={"content-type": "application/json"})
     response = client.post("/v1/conversations/c-ok/messages", json={"content": "Hi", "max_tokens": 4, "stream": False})
     assert response.status_code == 200
+
+
+def test_a_full_conversation_is_refused_and_nothing_is_dropped(chat_stack):
+    """The local test stack keeps 8 messages per conversation: four turns, then 422."""
+    import httpx
+
+    with httpx.Client(base_url=chat_stack.url, timeout=120) as client:
+        for turn in range(4):
+            assert client.post("/v1/conversations/c-full/messages",
+                               json={"content": f"turn {turn}", "max_tokens": 4, "stream": False}).status_code == 200
+        assert_problem(client.post("/v1/conversations/c-full/messages", json={"content": "one more"}),
+                       422, "conversation-full")
+        messages = client.get("/v1/conversations/c-full").json()["messages"]
+    assert [m["content"] for m in messages[::2]] == [f"turn {t}" for t in range(4)]

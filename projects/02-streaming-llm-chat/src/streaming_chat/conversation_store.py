@@ -19,6 +19,10 @@ class ConversationBusy(RuntimeError):
     """Another message of the same conversation held the lock for too long."""
 
 
+class ConversationFull(RuntimeError):
+    """The conversation holds as many messages as the store keeps; nothing is dropped to make room."""
+
+
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -26,7 +30,7 @@ class ConversationStore:
     def __init__(self, url: str, ttl_s: int, max_messages: int):
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
                                            socket_timeout=5, health_check_interval=10)
-        self._ttl_s, self._max_messages = ttl_s, max_messages
+        self._ttl_s, self.max_messages = ttl_s, max_messages
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -48,14 +52,20 @@ class ConversationStore:
             raise StoreUnavailable(str(exc)) from exc
         return [json.loads(item) for item in raw]
 
+    async def room_for_a_turn(self, conversation_id: str) -> bool:
+        """Is there room for one more question and its answer?"""
+        try:
+            return await self._redis.llen(self._key(conversation_id)) + 2 <= self.max_messages
+        except REDIS_DOWN as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
     async def append(self, conversation_id: str, role: str, content: str, **extra) -> dict:
-        """Append one message, keep the newest ``max_messages``, and push the expiry forward."""
+        """Append one message and push the conversation's expiry forward."""
         message = {"role": role, "content": content, "created_at": time.time(), **extra}
         key = self._key(conversation_id)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.rpush(key, json.dumps(message))
-                pipe.ltrim(key, -self._max_messages, -1)
                 pipe.expire(key, self._ttl_s)
                 await pipe.execute()
         except REDIS_DOWN as exc:

@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     history_ttl_s: int = Field(24 * 3600, description="A conversation expires this long after its last message.")
 
     max_message_chars: int = 4000
-    max_history_messages: int = 200
+    max_history_messages: int = Field(200, ge=2, description="Messages kept per conversation; beyond: 422.")
     max_tokens_limit: int = Field(512, description="Largest max_tokens a client may ask for.")
     default_max_tokens: int = 256
 

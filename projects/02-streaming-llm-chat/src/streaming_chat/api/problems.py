@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from streaming_chat import metrics
-from streaming_chat.conversation_store import ConversationBusy, StoreUnavailable
+from streaming_chat.conversation_store import ConversationBusy, ConversationFull, StoreUnavailable
 from streaming_chat.llm_client import LLMUnavailable
 from streaming_chat.services.admission import Overloaded
 
@@ -47,6 +47,12 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
         metrics.REJECTED.labels("conversation-busy").inc()
         return problem(409, "conversation-busy", "another message of this conversation is still being "
                        "answered; send this one when it is done", request.url.path, retry)
+
+    @app.exception_handler(ConversationFull)
+    async def on_full(request: Request, exc: ConversationFull):
+        metrics.REJECTED.labels("conversation-full").inc()
+        return problem(422, "conversation-full", "this conversation holds as many messages as are kept; "
+                       "start a new one, or DELETE this one", request.url.path)
 
     @app.exception_handler(LLMUnavailable)
     async def on_llm_down(request: Request, exc: LLMUnavailable):

@@ -17,7 +17,7 @@ router = APIRouter()
 PROBLEM = {"content": {"application/problem+json": {}}}
 ERRORS = {409: {**PROBLEM, "description": "Another message of this conversation is being answered."},
           413: {**PROBLEM, "description": "Message or body too large."},
-          422: {**PROBLEM, "description": "Invalid conversation id, message or max_tokens."},
+          422: {**PROBLEM, "description": "Invalid conversation id, message or max_tokens; conversation full."},
           429: {**PROBLEM, "description": "Too many generations in flight; see Retry-After."},
           503: {**PROBLEM, "description": "LLM server or Redis unavailable; see Retry-After."}}
 

@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
 from streaming_chat import metrics
-from streaming_chat.conversation_store import ConversationStore
+from streaming_chat.conversation_store import ConversationFull, ConversationStore
 from streaming_chat.llm_client import LLMClient, LLMUnavailable
 from streaming_chat.services.admission import Admission
 from streaming_chat.services.context import TokenCounter, build_prompt
@@ -37,6 +37,8 @@ class ChatService:
             await held.enter_async_context(self.store.turn(
                 conversation_id, wait_s=self.settings.queue_timeout_s,
                 hold_s=self.settings.llm_timeout_s + 30))
+            if not await self.store.room_for_a_turn(conversation_id):
+                raise ConversationFull(conversation_id)
             await held.enter_async_context(self.admission.slot())
             await self.store.append(conversation_id, "user", content)  # accepted: never lost
             history = await self.store.messages(conversation_id)
