@@ -12,6 +12,7 @@ import glob
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,8 +100,8 @@ class LocalTriton(LocalServer):
     def _shm_prefix(self) -> str:
         return f"study_triton_{self.grpc_port}_"
 
-    def start(self, timeout_s: float = 120.0) -> None:
-        env_dir = triton_environment()
+    def start(self, report: Callable[[str], None] = lambda _: None, timeout_s: float = 120.0) -> None:
+        env_dir = triton_environment(report)  # built once per machine, then only a stamp check
         python = env_dir / "bin" / "python"
         version, libdir = subprocess.run(
             [str(python), "-c", "import sys, sysconfig; print(f'{sys.version_info[0]}.{sys.version_info[1]}');"
@@ -123,6 +124,7 @@ class LocalTriton(LocalServer):
                "LD_LIBRARY_PATH": f"{libdir}{os.pathsep}{os.environ.get('LD_LIBRARY_PATH', '')}",
                "VIRTUAL_ENV": str(env_dir)}
         self._remove_shm()
+        report("starting Triton Inference Server (CPU, python backend + ONNX Runtime)")
         self.process = ManagedProcess("tritonserver", cmd, self.log_path, env)
         self.process.start()
         self.process.wait_http_ok(f"{self.http_url}/v2/health/ready", timeout_s)

@@ -13,7 +13,7 @@ from study.bench import streaming_llm_chat as bench
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    json_path, png_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",))
+    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",))
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["concurrency"]) for r in result["results"]} == {
         (t, c) for t in ("api", "llm-server") for c in (1, 4, 16)}
@@ -21,3 +21,5 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert result["memory"]["llama.cpp"]["service_rss_peak_mb"] > 0
     assert png_path.read_bytes()[:4] == b"\x89PNG"
     assert "| llama.cpp | API | 16 |" in md_path.read_text()
+    example = example_path.read_text()
+    assert example.startswith("event: token\n") and "event: done\n" in example

@@ -66,7 +66,7 @@ def parse_openai(line: str) -> str:
 
 async def run_level(target: str, stack, concurrency: int, rounds: int, max_tokens: int,
                     counter: TokenCounter, rss: list[float]) -> dict:
-    system = Settings(tokenizer_file="unused").system_prompt
+    system = Settings.model_fields["system_prompt"].default  # what the service sends, for the direct path
     async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=concurrency + 4)) as client:
         async def worker(w: int):
             results = []
@@ -100,6 +100,13 @@ async def run_level(target: str, stack, concurrency: int, rounds: int, max_token
             "tokens_per_s_total": round(sum(tokens) / elapsed, 1)}
 
 
+def example_stream(url: str) -> str:
+    """One real, short answer as it crosses the wire, shown on the docs page."""
+    with httpx.stream("POST", f"{url}/v1/conversations/example-{time.monotonic_ns()}/messages", timeout=120,
+                      json={"content": "Hello! Can you help me with my order?", "max_tokens": 6}) as response:
+        return "".join(line + "\n" for line in response.iter_lines())
+
+
 def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
         backends: tuple[str, ...] = ("llama.cpp", "vllm")) -> list[Path]:
     out = out or DEFAULT_OUT
@@ -123,11 +130,13 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
                         row = asyncio.run(run_level(target, stack, concurrency, rounds, max_tokens, counter, peak))
                         results.append({"backend": backend, **row})
                 memory[backend] = {"service_rss_idle_mb": round(idle, 1), "service_rss_peak_mb": round(max(peak), 1)}
+                example = example_stream(stack.url)  # the last backend's (vLLM's: usage from the server)
     result = {"benchmark": "streaming-llm-chat", "machine": machine(), "model": "SmolLM2-135M-Instruct (Q4_1 GGUF / fp32 safetensors)",
               "max_tokens": max_tokens, "streams_per_client": rounds, "startup_s": startup, "memory": memory,
               "results": results, "ratios": ratios(results, backends)}
-    paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md"]
+    paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md", out / "example-stream.txt"]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")
+    paths[3].write_text(example)
     chart(results, backends, result["machine"], paths[1])
     paths[2].write_text(table(result, backends))
     return paths

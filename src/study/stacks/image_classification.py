@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.environments import ensure_environment, requirements_file, triton_environment
+from study.environments import ensure_environment, requirements_file
 from study.errors import StudyError
 from study.paths import PROJECTS_DIR, cache_dir
 from study.processes import ManagedProcess, free_port
@@ -55,10 +55,8 @@ def start_triton(run_dir: Path, dynamic_batching: bool = True, report: Report = 
     model = ensure_model(report)
     repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: model},
                                       run_dir / "model_repository", dynamic_batching)
-    triton_environment(report)
-    report("starting Triton Inference Server (CPU, python backend + ONNX Runtime)")
     triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log")
-    triton.start()
+    triton.start(report)
     return triton
 
 

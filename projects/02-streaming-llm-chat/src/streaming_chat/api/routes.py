@@ -11,6 +11,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from streaming_chat.api.deps import ChatDep, ConversationId, SettingsDep
 from streaming_chat.api.problems import Problem
 from streaming_chat.api.schemas import Conversation, HealthStatus, MessageIn, Reply, StoredMessage
+from streaming_chat.llm_client import LLMUnavailable
 from streaming_chat.services.chat import Turn
 
 router = APIRouter()
@@ -54,10 +55,10 @@ async def collect(conversation_id: str, turn: Turn) -> Reply:
         if event.kind == "token":
             text.append(event.data["text"])
         elif event.kind == "error":
-            raise Problem(503, "llm-unavailable", event.data["detail"], {"Retry-After": "2"})
+            raise LLMUnavailable(event.data["detail"])  # the shared handler: 503 + Retry-After
         else:
             return Reply(conversation_id=conversation_id, reply="".join(text), **event.data)
-    raise Problem(503, "llm-unavailable", "the answer ended without completing")
+    raise LLMUnavailable("the answer ended without completing")
 
 
 @router.get("/v1/conversations/{conversation_id}", response_model=Conversation, tags=["chat"],
