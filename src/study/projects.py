@@ -33,7 +33,10 @@ PROJECTS = [
             "SSE streaming, Redis conversation context, backpressure, cancel on disconnect", True,
             "curl -N -H 'Content-Type: application/json' -d '{{\"content\": \"Hello!\"}}' "
             "{url}/v1/conversations/demo/messages"),
-    Project("rag", "03-rag", "RAG document Q&A", "embeddings on Triton, Milvus, retrieval + generation"),
+    Project("rag", "03-rag", "RAG: ask the course", "embeddings on Triton, Milvus, citations, "
+            "retrieval quality measured", True,
+            "curl -N -H 'Content-Type: application/json' "
+            "-d '{{\"question\": \"What is dynamic batching?\"}}' {url}/v1/ask"),
     Project("video-moderation", "04-video-moderation", "Batch video moderation",
             "Celery jobs, priorities, progress, webhooks"),
     Project("model-ensembles", "05-model-ensembles", "Model ensembles", "Triton ensembles and BLS, voting"),

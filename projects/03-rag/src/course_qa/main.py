@@ -1,0 +1,52 @@
+"""The app factory: ``uvicorn --factory course_qa.main:create_app``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+
+from course_qa.api.body_limit import BodySizeLimitMiddleware
+from course_qa.api.problems import install_problem_handlers
+from course_qa.api.routes import router
+from course_qa.embedding_client import EmbeddingClient
+from course_qa.llm_client import LLMClient
+from course_qa.logging_config import AccessLogMiddleware, configure_logging
+from course_qa.services.answering import Answerer
+from course_qa.services.ingestion import Ingestion
+from course_qa.settings import Settings
+from course_qa.vector_store import VectorStore
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        embedder = EmbeddingClient(settings.triton_url, settings.embedding_model, settings.tokenizer_file,
+                                   settings.backend_timeout_s)
+        store = VectorStore(settings.milvus_uri, settings.collection, settings.backend_timeout_s)
+        llm = LLMClient(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
+        app.state.settings = settings
+        app.state.answerer = Answerer(embedder, store, llm, settings.min_relevance, settings.answer_max_tokens)
+        app.state.ingestion = Ingestion(embedder, store, settings.chunk_tokens, settings.chunk_overlap_tokens)
+        yield
+        await embedder.close()
+        await llm.close()
+        store.close()
+
+    app = FastAPI(title="Ask the course", version="1.0.0", lifespan=lifespan,
+                  summary="Questions about the course answered from its own pages, with citations.")
+    app.include_router(router)
+    install_problem_handlers(app, settings.retry_after_s)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_document_bytes + 64 * 1024)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
+    instrumentator.add(metrics.latency(should_include_status=True))
+    instrumentator.add(metrics.requests())
+    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    return app

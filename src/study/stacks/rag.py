@@ -1,0 +1,142 @@
+"""Project 03 in local mode: the embedding model on Triton (CPU), Milvus Lite, an LLM server, the
+service, and the course indexed into it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from study.environments import ensure_environment, requirements_file
+from study.errors import StudyError
+from study.llm_local import LocalLlamaCpp, LocalVllm
+from study.milvus_local import LocalMilvus
+from study.paths import PROJECTS_DIR, REPO_ROOT, cache_dir
+from study.processes import ManagedProcess, free_port
+from study.triton_local import LocalTriton, build_cpu_repository
+
+PROJECT_DIR = PROJECTS_DIR / "03-rag"
+MODEL_BUILD_DIR = PROJECT_DIR / "model_build"
+MODEL_NAME = "minilm_l6_v2"
+BACKENDS = {"llama.cpp": LocalLlamaCpp, "vllm": LocalVllm}
+
+Report = Callable[[str], None]
+
+
+def _build_recipe() -> str:
+    """What the built model depends on: the export script and its pinned requirements."""
+    digest = hashlib.sha256()
+    for name in ("export_onnx.py", "requirements.txt"):
+        digest.update((MODEL_BUILD_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_model(report: Report = print) -> Path:
+    """Export all-MiniLM-L6-v2 to ONNX once per machine (again only when its recipe changes)."""
+    folder = cache_dir() / "models" / MODEL_NAME
+    model, stamp = folder / "model.onnx", folder / "recipe.sha256"
+    if model.exists() and (folder / "tokenizer.json").exists() and stamp.exists() \
+            and stamp.read_text() == _build_recipe():
+        return model
+    env = ensure_environment("minilm-export", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
+                             installer="pip", report=report)
+    report("exporting all-MiniLM-L6-v2 to ONNX")
+    done = subprocess.run([str(env / "bin" / "python"), str(MODEL_BUILD_DIR / "export_onnx.py"), str(model)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StudyError(f"embedding model export failed:\n{done.stderr[-3000:]}")
+    stamp.write_text(_build_recipe())
+    return model
+
+
+def start_triton(run_dir: Path, report: Report = print) -> LocalTriton:
+    model = ensure_model(report)
+    repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: model},
+                                      run_dir / "model_repository")
+    triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log")
+    triton.start(report)
+    return triton
+
+
+@dataclass
+class RagStack:
+    triton: LocalTriton
+    milvus: LocalMilvus
+    llm: LocalLlamaCpp | LocalVllm
+    run_dir: Path
+    service_env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
+    service: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start_service(self) -> None:
+        env = {"RAG_TRITON_URL": self.triton.grpc_url, "RAG_MILVUS_URI": self.milvus.uri,
+               "RAG_LLM_BASE_URL": self.llm.base_url,
+               "RAG_TOKENIZER_FILE": str(ensure_model().with_name("tokenizer.json")),
+               "RAG_COURSE_DIR": str(REPO_ROOT), **self.service_env}
+        self.service = ManagedProcess(
+            "ask-the-course API",
+            [sys.executable, "-m", "uvicorn", "--factory", "course_qa.main:create_app",
+             "--host", self.host, "--port", str(self.port), "--no-access-log"],
+            self.run_dir / "logs" / "api.log", env=env, url=self.url)
+        self.service.start()
+        self.service.wait_http_ok(f"{self.url}/health/ready", timeout_s=90)
+
+    def stop_service(self) -> None:
+        if self.service is not None:
+            self.service.stop()
+
+    def index_course(self) -> dict:
+        response = httpx.post(f"{self.url}/v1/index/course", timeout=600)
+        if response.status_code != 200:
+            raise StudyError(f"indexing the course failed: {response.status_code} {response.text[:500]}")
+        return response.json()
+
+    def endpoints(self) -> dict[str, str]:
+        return {"API docs": f"{self.url}/docs", "metrics": f"{self.url}/metrics",
+                "Triton metrics": self.triton.metrics_url, "Milvus": self.milvus.uri,
+                "LLM server": self.llm.base_url}
+
+
+# --8<-- [start:stack]
+@contextmanager
+def running_stack(run_dir: Path, port: int | None = None, host: str = "127.0.0.1",
+                  report: Report = print, service_env: dict[str, str] | None = None,
+                  backend: str | None = None, index: bool = True) -> Iterator[RagStack]:
+    """Triton (embeddings), Milvus Lite and an LLM server, then the service, then the course
+    indexed into it; all stopped on exit. ``backend`` as in project 02 (STUDY_LLM_BACKEND)."""
+    backend = backend or os.environ.get("STUDY_LLM_BACKEND", "llama.cpp")
+    if backend not in BACKENDS:
+        raise StudyError(f"unknown LLM backend {backend!r}; one of {', '.join(BACKENDS)}")
+    milvus = LocalMilvus(run_dir / "milvus")
+    llm = BACKENDS[backend](run_dir / "logs" / f"{backend}.log")
+    triton = start_triton(run_dir, report)
+    stack = RagStack(triton, milvus, llm, run_dir, service_env or {}, port=port or free_port(), host=host)
+    try:
+        report("starting Milvus Lite")
+        milvus.start()
+        report(f"starting the {backend} OpenAI-compatible server (SmolLM2-135M-Instruct)")
+        llm.start(report)
+        report("starting the FastAPI service")
+        stack.start_service()
+        if index:
+            report("indexing the course (chunk, embed on Triton, store in Milvus)")
+            stack.index_course()
+        yield stack
+    finally:
+        stack.stop_service()
+        llm.stop()
+        milvus.stop()
+        triton.stop()
+# --8<-- [end:stack]

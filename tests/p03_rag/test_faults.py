@@ -1,0 +1,81 @@
+"""Backends die: Milvus or Triton down -> 503 with Retry-After; the LLM down -> an answer from
+retrieval alone, flagged as such. Each comes back without restarting the service."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+QUESTION = "How does Triton's dynamic batching merge requests?"
+
+
+@pytest.fixture
+def rag(rag_stack, base_url_option):
+    if base_url_option:
+        pytest.skip("kills local backend processes")
+    return rag_stack
+
+
+def ask(url: str) -> httpx.Response:
+    return httpx.post(f"{url}/v1/ask", json={"question": QUESTION, "stream": False, "k": 2}, timeout=120)
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def assert_unavailable(response: httpx.Response, slug: str) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == "2"
+    assert response.json()["type"] == f"/problems/{slug}"
+
+
+def test_milvus_down_is_503_then_recovers(rag):
+    rag.milvus.kill()
+    try:
+        assert_unavailable(ask(rag.url), "vector-store-unavailable")
+        assert_unavailable(httpx.get(f"{rag.url}/v1/search", params={"q": QUESTION}, timeout=60),
+                           "vector-store-unavailable")
+        assert_unavailable(httpx.post(f"{rag.url}/v1/documents", timeout=60,
+                                      files={"file": ("x.md", b"# X\n\nxylophones", "text/markdown")}),
+                           "vector-store-unavailable")
+        assert httpx.get(f"{rag.url}/health/ready").status_code == 503
+        assert httpx.get(f"{rag.url}/health/live").status_code == 200
+    finally:
+        rag.milvus.start()  # same port, same data directory
+    assert eventually(lambda: ask(rag.url).status_code == 200)
+    assert ask(rag.url).json()["citations"], "the index survived the restart"
+
+
+def test_triton_down_is_503_then_recovers(rag):
+    rag.triton.kill()
+    try:
+        assert_unavailable(ask(rag.url), "embedding-unavailable")
+        assert httpx.get(f"{rag.url}/health/ready").status_code == 503
+    finally:
+        rag.triton.start()
+    assert eventually(lambda: ask(rag.url).status_code == 200)
+
+
+def test_llm_down_answers_from_retrieval_alone(rag):
+    rag.llm.kill()
+    try:
+        response = ask(rag.url)
+        assert response.status_code == 200
+        body = response.json()
+        assert body["mode"] == "retrieval_only"
+        assert len(body["citations"]) == 2 and body["citations"][0]["url"]
+        assert "unavailable" in body["answer"]
+        ready = httpx.get(f"{rag.url}/health/ready").json()
+        assert ready == {"status": "ready", "llm": "down"}
+    finally:
+        rag.llm.start()
+    assert eventually(lambda: ask(rag.url).json()["mode"] == "generated")
