@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-
+from compose_config import compose_services
 from study.paths import PROJECTS_DIR
 
 PROJECT = PROJECTS_DIR / "02-streaming-llm-chat"
 
 
 def config(*files: str) -> dict:
-    args = [a for name in files for a in ("-f", str(PROJECT / name))]
-    done = subprocess.run(["docker-compose", *args, "config", "--format", "json"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)["services"]
+    return compose_services(PROJECT, *files)
 
 
 def test_base_file_runs_on_any_host_with_ollama():

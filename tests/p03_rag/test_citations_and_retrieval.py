@@ -25,7 +25,7 @@ def site(tmp_path_factory) -> Path:
 
 def test_every_citation_resolves_to_a_page_and_heading_of_the_site(client, rag_stack, site: Path,
                                                                    evaluation_set_path: Path):
-    site_url = "http://127.0.0.1:8000/"  # the service's default RAG_DOCS_SITE_URL
+    site_url = "http://127.0.0.1:8100/"  # the service's default RAG_DOCS_SITE_URL
     checked = 0
     for question in load_evaluation_set(evaluation_set_path).questions[:20]:
         for citation in client.get("/v1/search", params={"q": question.question}).json()["results"]:

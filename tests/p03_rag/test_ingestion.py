@@ -78,6 +78,7 @@ def test_course_sync_adds_replaces_and_removes_files(rag_stack, tmp_path: Path):
     page_a, page_b = tmp_path / "docs" / "guide" / "a.md", tmp_path / "docs" / "b.md"
     page_a.write_text("# Alpha\n\nAlpha pages talk about alpacas.\n")
     page_b.write_text("# Beta\n\nBeta pages talk about beavers.\n")
+    (tmp_path / "docs" / "c.md").write_text("# Only a heading\n")  # nothing to index: skipped
 
     async def scenario() -> list:
         embedder = EmbeddingClient(rag_stack.triton.grpc_url, "minilm_l6_v2",

@@ -15,6 +15,7 @@ import tritonclient.grpc.aio as grpcclient
 from tokenizers import Tokenizer
 from tritonclient.utils import InferenceServerException
 
+DIMENSIONS = 384
 MAX_MODEL_TOKENS = 256  # all-MiniLM-L6-v2 was trained on at most 256 word pieces
 # Triton's dynamic batcher merges only requests whose tensors have the same shape, so every call is
 # padded up to one of a few lengths: requests of similar length can then share an execution.
@@ -80,10 +81,14 @@ class EmbeddingClient:
 
     # --8<-- [start:embed]
     async def embed(self, texts: list[str]) -> np.ndarray:
-        """[len(texts), 384] float32, one row per text, each of length 1 (cosine = dot product)."""
-        parts = [await self._infer(*self.tokenizer.tensors(texts[i:i + self.max_batch]))
-                 for i in range(0, len(texts), self.max_batch)]
-        return np.concatenate(parts)
+        """[len(texts), 384] float32, one row per text, each of length 1 (cosine = dot product).
+        Texts are sent in order of length, so a batch pads its short texts to a short bucket."""
+        order = np.argsort([self.tokenizer.count(text) for text in texts], kind="stable")
+        vectors = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(texts), self.max_batch):
+            rows = order[start:start + self.max_batch]
+            vectors[rows] = await self._infer(*self.tokenizer.tensors([texts[i] for i in rows]))
+        return vectors
 
     async def _infer(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         inputs = [grpcclient.InferInput("input_ids", list(ids.shape), "INT64"),

