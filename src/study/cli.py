@@ -94,6 +94,9 @@ def up(
                 stop.wait()
             except KeyboardInterrupt:
                 pass
+            # A second Ctrl-C (or the one a wrapper such as `uv run` forwards) must not cut the
+            # shutdown short: the servers are stopped in order below.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             console.print("stopping ...")
         console.print("stopped.")
     except KeyboardInterrupt:
