@@ -86,6 +86,7 @@ def served_site(site: Path) -> Iterator[str]:
     ("/projects/01-image-classification/", "01 · Image classification behind Triton"),
     ("/projects/02-streaming-llm-chat/", "02 · Streaming LLM chat"),
     ("/projects/03-rag/", "03 · RAG: ask the course"),
+    ("/projects/04-video-moderation/", "04 · Batch video moderation"),
 ])
 def test_page_renders_in_chromium_without_console_errors(served_site: str, path: str, heading: str):
     from playwright.sync_api import sync_playwright

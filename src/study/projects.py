@@ -38,7 +38,8 @@ PROJECTS = [
             "curl -N -H 'Content-Type: application/json' "
             "-d '{{\"question\": \"What is dynamic batching?\"}}' {url}/v1/ask"),
     Project("video-moderation", "04-video-moderation", "Batch video moderation",
-            "Celery jobs, priorities, progress, webhooks"),
+            "Celery jobs, priorities, progress, signed webhooks, no job lost", True,
+            "curl -F video=@clip.mp4 -F priority=high {url}/v1/jobs"),
     Project("model-ensembles", "05-model-ensembles", "Model ensembles", "Triton ensembles and BLS, voting"),
     Project("email-assistant", "06-email-assistant", "Agentic email assistant",
             "tool calling, structured output, guardrails"),

@@ -24,6 +24,7 @@ def _answers_ping(port: int) -> bool:
 class LocalRedis(LocalServer):
     data_dir: Path
     port: int = field(default_factory=free_port)
+    persistent: bool = False  # append-only file, fsync every write: what a job queue needs
     process: ManagedProcess | None = None
 
     @property
@@ -37,8 +38,8 @@ class LocalRedis(LocalServer):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = ManagedProcess(
             "redis-server",
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.data_dir)],
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.data_dir),
+             *(["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"])],
             self.data_dir / "redis.log")
         self.process.start()
         self.process.wait_until(lambda: _answers_ping(self.port), 20, f"answering on port {self.port}")

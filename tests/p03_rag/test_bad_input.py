@@ -5,17 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from problem_details import assert_problem
+
 QUESTION = "What is dynamic batching?"
-
-
-def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["detail"] and "Traceback" not in response.text
-    if slug:
-        assert body["type"] == f"/problems/{slug}"
-    return body
 
 
 @pytest.mark.parametrize("body", [

@@ -1,0 +1,43 @@
+"""The app factory: ``uvicorn --factory video_moderation.main:create_app``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+
+from video_moderation.api.body_limit import BodySizeLimitMiddleware
+from video_moderation.api.problems import install_problem_handlers
+from video_moderation.api.routes import router
+from video_moderation.job_store import JobStore
+from video_moderation.logging_config import AccessLogMiddleware, configure_logging
+from video_moderation.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        Path(settings.storage_dir).mkdir(parents=True, exist_ok=True)
+        app.state.settings = settings
+        app.state.store = JobStore(settings.redis_url)
+        yield
+        app.state.store.redis.close()
+
+    app = FastAPI(title="Batch video moderation", version="1.0.0", lifespan=lifespan,
+                  summary="Videos in, flagged segments out: Celery jobs with priorities, progress and signed webhooks.")
+    app.include_router(router)
+    install_problem_handlers(app, settings.retry_after_s)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1024 * 1024)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
+    instrumentator.add(metrics.latency(should_include_status=True))
+    instrumentator.add(metrics.requests())
+    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    return app

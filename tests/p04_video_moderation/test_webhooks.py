@@ -1,0 +1,50 @@
+"""Webhooks: signed, retried with growing delays against a receiver that fails at first, and every
+attempt visible through the API."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from p04_video_moderation.conftest import WEBHOOK_SECRET
+from p04_video_moderation.jobs import submit, wait_for
+from study.webhook_receiver import WebhookReceiver
+from video_moderation.webhooks import SIGNATURE_HEADER, verify
+
+
+@pytest.fixture
+def receiver():
+    server = WebhookReceiver(failures=2)  # 500, 500, then 204
+    yield server
+    server.close()
+
+
+def test_webhook_is_signed_retried_and_recorded(client, stack, videos, receiver):
+    job = wait_for(client, submit(client, videos["short"], webhook_url=receiver.url).json()["id"])
+    deadline = time.monotonic() + 30
+    while len(receiver.deliveries) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [d.answered for d in receiver.deliveries] == [500, 500, 204], "two failures, then delivered"
+    for delivery in receiver.deliveries:
+        assert verify(WEBHOOK_SECRET, delivery.body, delivery.headers[SIGNATURE_HEADER])
+        assert not verify("another-secret", delivery.body, delivery.headers[SIGNATURE_HEADER])
+        assert json.loads(delivery.body) == {"job_id": job["id"], "state": "succeeded", "segments": job["segments"],
+                                    "error": None, "frames": job["frames_done"]}
+    times = [d.at for d in receiver.deliveries]
+    assert times[1] - times[0] >= 0.5 and times[2] - times[1] >= 1.0, "backoff 0.5 s, then doubled"
+    time.sleep(0.5)
+    attempts = client.get(f"/v1/jobs/{job['id']}/webhooks").json()["attempts"]
+    assert [(a["attempt"], a["status_code"], a["delivered"]) for a in attempts] == [
+        (1, 500, False), (2, 500, False), (3, 204, True)]
+
+
+def test_tampered_body_fails_verification(receiver):
+    from video_moderation.webhooks import sign
+
+    header = sign(WEBHOOK_SECRET, b'{"state": "succeeded"}')
+    assert verify(WEBHOOK_SECRET, b'{"state": "succeeded"}', header)
+    assert not verify(WEBHOOK_SECRET, b'{"state": "failed"}', header)
+    assert not verify(WEBHOOK_SECRET, b'{"state": "succeeded"}', header, now=time.time() + 3600), "too old"
+    assert not verify(WEBHOOK_SECRET, b"{}", "garbage")

@@ -1,0 +1,16 @@
+"""The check every bad-input test makes: an RFC 9457 problem document with the expected status and
+type, a human-readable detail, and never a traceback."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["detail"] and "Traceback" not in response.text
+    if slug:
+        assert body["type"] == f"/problems/{slug}"
+    return body
