@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from study.paths import DOCS_DIR as DOCS
 from study.paths import REPO_ROOT
 
+ARTIFACTS = REPO_ROOT / "build" / "test-artifacts"  # screenshots a reviewer can open after a run
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -79,35 +81,69 @@ def served_site(site: Path) -> Iterator[str]:
     server.shutdown()
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it on Debian)")
-@pytest.mark.parametrize("path, heading", [
-    ("/", "AI Inference Study"),
-    ("/projects/01-image-classification/", "01 · Image classification behind Triton"),
-    ("/projects/02-streaming-llm-chat/", "02 · Streaming LLM chat"),
-    ("/projects/03-rag/", "03 · RAG: ask the course"),
-    ("/projects/04-video-moderation/", "04 · Batch video moderation"),
-])
-def test_page_renders_in_chromium_without_console_errors(served_site: str, path: str, heading: str):
+def site_pages() -> list[tuple[str, str, str]]:
+    """(docs file, URL path, title) of every page the site publishes."""
+    pages = []
+    for md in sorted(DOCS.rglob("*.md")):
+        relative = md.relative_to(DOCS).as_posix()
+        if "/results/" in relative:
+            continue  # tables included into project pages, not pages (exclude_docs)
+        page = relative.removesuffix(".md")
+        path = "/" if page == "index" else "/" + page.removesuffix("index").removesuffix("/") + "/"
+        title = next(line[2:].strip() for line in md.read_text().splitlines() if line.startswith("# "))
+        pages.append((relative, path.replace("//", "/"), title))
+    return pages
+
+
+@pytest.fixture(scope="module")
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
-        page.goto(served_site + path, wait_until="networkidle")
-        assert page.locator("h1").first.inner_text().strip().rstrip("¶").strip() == heading
-        if "projects/" in path:
-            # The diagram rendered: Material swaps the mermaid source for a drawing in a closed shadow root.
-            page.wait_for_function("""() => { const el = document.querySelector('.mermaid');
-                return el && el.textContent.trim() === '' && el.getBoundingClientRect().height > 100; }""",
-                                   timeout=15_000)
-            assert page.locator("img[src*='benchmark.png']").evaluate("img => img.naturalWidth") > 0
+        yield browser
         browser.close()
+
+
+SCREENSHOTS = {"/": "home.png", "/fundamentals/inference-lifecycle/": "chapter-inference-lifecycle.png"}
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it on Debian)")
+@pytest.mark.parametrize("source, path, heading", site_pages(), ids=lambda value: str(value))
+def test_page_renders_in_chromium_without_console_errors(served_site: str, browser, source: str, path: str,
+                                                         heading: str):
+    markdown = (DOCS / source).read_text()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
+    page.goto(served_site + path, wait_until="networkidle")
+    assert page.locator("h1").first.inner_text().strip().rstrip("¶").strip() == heading
+    diagrams = markdown.count("```mermaid")
+    if diagrams:
+        # Every diagram rendered: Material swaps the mermaid source for a drawing in a closed shadow root.
+        page.wait_for_function(f"""() => {{ const all = [...document.querySelectorAll('.mermaid')];
+            return all.length === {diagrams} && all.every(el => el.textContent.trim() === ''
+                && el.getBoundingClientRect().height > 50); }}""", timeout=15_000)
+    if "results/benchmark.png" in markdown:
+        assert page.locator("img[src*='benchmark.png']").evaluate("img => img.naturalWidth") > 0
+    page.close()
     assert errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it on Debian)")
+def test_screenshots_are_kept_as_artifacts(served_site: str, browser):
+    """The home page and one chapter page, photographed into build/test-artifacts/ for a reviewer."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for path, name in SCREENSHOTS.items():
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(served_site + path, wait_until="networkidle")
+        page.screenshot(path=ARTIFACTS / name, full_page=True)
+        page.close()
+        assert (ARTIFACTS / name).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_no_broken_internal_links_or_anchors(site: Path):

@@ -14,6 +14,7 @@ from pathlib import Path
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
+# --8<-- [start:convert]
 def convert(gguf_file: Path, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
@@ -26,6 +27,7 @@ def convert(gguf_file: Path, output: Path) -> None:
         shutil.rmtree(output, ignore_errors=True)
         staged.replace(output)  # whole folder or nothing
     print(f"wrote {output}")
+# --8<-- [end:convert]
 
 
 if __name__ == "__main__":
