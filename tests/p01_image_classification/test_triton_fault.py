@@ -55,6 +55,7 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     # Each request in flight either finished before the kill or got a clean 503: never a 500.
     assert {r.status_code for r in in_flight} <= {200, 503}
 
+    # --8<-- [start:request-id]
     request_id = "fa17fa17fa17fa17fa17fa17fa17fa17"
     down = httpx.post(f"{url}/v1/classify", files={"image": ("c.jpg", cat_jpeg, "image/jpeg")},
                       headers={"X-Request-ID": request_id}, timeout=30)
@@ -73,6 +74,7 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     assert {entry["logger"] for entry in logged} >= {"image_classification.api.problems",
                                                     "image_classification.access"}
     assert any(entry.get("http", {}).get("status") == 503 for entry in logged)
+    # --8<-- [end:request-id]
 
     own_stack.triton.start()  # same ports: as a restarted container would come back
     assert wait_for(lambda: classify(url, cat_jpeg).status_code == 200), "API did not recover"

@@ -10,6 +10,7 @@ import time
 from asgi_correlation_id import CorrelationIdFilter
 
 
+# --8<-- [start:json]
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -33,6 +34,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+# --8<-- [end:json]
 
 
 class AccessLogMiddleware:

@@ -53,12 +53,14 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
     async def on_image_too_large(request: Request, exc: ImageTooLarge):
         return problem_response(request, 413, "image-too-large", "Image too large", str(exc))
 
+    # --8<-- [start:unavailable]
     @app.exception_handler(TritonUnavailable)
     async def on_triton_unavailable(request: Request, exc: TritonUnavailable):
         metrics.BACKEND_UNAVAILABLE.inc()
         log.warning("triton unavailable: %s", exc)
         problem = backend_unavailable(retry_after_s, "Triton cannot serve the model right now; retry later.")
         return await on_problem(request, problem)
+    # --8<-- [end:unavailable]
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError):
