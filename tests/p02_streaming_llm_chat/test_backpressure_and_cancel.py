@@ -11,7 +11,7 @@ import uuid
 import httpx
 
 from p02_streaming_llm_chat.conftest import LONG_ANSWER, TEST_LIMITS
-from p02_streaming_llm_chat.sse import read_events
+from sse_events import read_events
 
 
 def service_gauge(url: str, name: str) -> float:

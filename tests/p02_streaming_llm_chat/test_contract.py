@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from p02_streaming_llm_chat.sse import read_events
+from sse_events import read_events
 
 
 @pytest.fixture(scope="module", params=["llama.cpp", "vllm"])

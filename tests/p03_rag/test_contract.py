@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from p03_rag.sse import read_events
+from sse_events import read_events
 
 ON_TOPIC = "How does Triton's dynamic batching merge requests?"
 OFF_TOPIC = "What is the best recipe for sourdough bread?"

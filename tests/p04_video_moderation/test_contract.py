@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import httpx
 
 from p04_video_moderation.jobs import submit, wait_for
+from sse_events import read_events
 
 
 def test_submit_returns_at_once_and_the_job_completes(client: httpx.Client, videos):
@@ -26,15 +25,9 @@ def test_submit_returns_at_once_and_the_job_completes(client: httpx.Client, vide
 
 def test_progress_streams_and_only_moves_forward(client: httpx.Client, videos):
     job = submit(client, videos["long"]).json()
-    events = []
     with client.stream("GET", f"/v1/jobs/{job['id']}/events", timeout=120) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        kind = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                events.append((kind, json.loads(line[6:])))
+        events = list(read_events(response))
     kinds = [k for k, _ in events]
     assert kinds[-1] == "end" and set(kinds[:-1]) == {"progress"}
     progress = [data["progress"] for _, data in events]
