@@ -96,6 +96,7 @@ class JobStore:
         raw = self.redis.get(f"job:{job_id}") if job_id else None
         return Job(**json.loads(raw)) if raw else None
 
+    # --8<-- [start:update]
     @_wrap
     def update(self, job_id: str, unless_terminal: bool = False, **changes) -> Job:
         """Read-modify-write under WATCH, so the API's cancel and a worker's progress never overwrite
@@ -116,6 +117,7 @@ class JobStore:
                     return job
                 except redis.WatchError:
                     continue
+    # --8<-- [end:update]
 
     # Per-frame scores: a hash frame index -> "time,score". Written after every batch, read back
     # when a job is delivered again, so frames already scored are not sent to Triton twice.
