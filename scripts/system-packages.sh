@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs (as root, with apt-get) or explains the system packages the test suite needs:
 #   chromium      - the docs pages are opened in a real headless browser
-#   redis-server  - conversation history of project 02
+#   redis-server  - conversation history of project 02, job queue of project 04
+#   prometheus    - alert rules unit-tested with promtool and evaluated by a real Prometheus
+#   prometheus-alertmanager - amtool validates the Alertmanager routing
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -13,6 +15,8 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

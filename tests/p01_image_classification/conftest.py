@@ -11,7 +11,8 @@ import pytest
 import skimage.data
 from PIL import Image
 
-from study.stacks.image_classification import Stack, running_stack
+from study.prometheus_local import LocalPrometheus
+from study.stacks.image_classification import PROJECT_DIR, Stack, running_stack
 
 
 def jpeg_bytes(pixels: np.ndarray, quality: int = 95) -> bytes:
@@ -62,3 +63,11 @@ def coffee_jpeg() -> bytes:
 @pytest.fixture(scope="session")
 def rocket_jpeg() -> bytes:
     return jpeg_bytes(skimage.data.rocket())
+
+
+def prometheus_for(stack: Stack, data_dir) -> LocalPrometheus:
+    """A real Prometheus with the compose config and alert rules, scraping this local stack."""
+    return LocalPrometheus(
+        data_dir, PROJECT_DIR / "observability/prometheus.yml",
+        targets={"api": stack.url.removeprefix("http://"),
+                 "triton": stack.triton.metrics_url.removeprefix("http://").removesuffix("/metrics")})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import time
 from collections.abc import Iterator
 
@@ -11,6 +12,8 @@ import httpx
 import pytest
 
 from study.stacks.image_classification import Stack, running_stack
+
+from .conftest import prometheus_for
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +82,28 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     own_stack.triton.start()  # same ports: as a restarted container would come back
     assert wait_for(lambda: classify(url, cat_jpeg).status_code == 200), "API did not recover"
     assert httpx.get(f"{url}/health/ready").status_code == 200
+
+
+def test_prometheus_sees_the_outage_as_the_alert_rules_expect(own_stack, cat_jpeg, tmp_path):
+    """A real Prometheus with the project's rules: a dead Triton shows as `up == 0`, puts TritonDown in
+    pending (it fires after its one minute), and its 503s spend error budget."""
+    if shutil.which("prometheus") is None:
+        pytest.skip("prometheus is not installed (Debian: apt-get install prometheus)")
+    prometheus = prometheus_for(own_stack, tmp_path)
+    prometheus.start()
+    try:
+        assert wait_for(lambda: len(prometheus.query("up == 1")) == 2)
+        assert classify(own_stack.url, cat_jpeg).status_code == 200
+        own_stack.triton.kill()
+        assert {classify(own_stack.url, cat_jpeg).status_code for _ in range(5)} == {503}
+
+        def triton_down_pending() -> bool:
+            return any(alert["labels"]["alertname"] == "TritonDown" and alert["state"] == "pending"
+                       for alert in prometheus.alerts())
+        assert wait_for(triton_down_pending, 30), prometheus.alerts()
+        assert wait_for(lambda: [s for s in prometheus.query("imgcls:classify_errors:ratio_rate5m")
+                                 if float(s["value"][1]) > 0], 30)
+    finally:
+        prometheus.stop()
+        own_stack.triton.start()
+    assert wait_for(lambda: classify(own_stack.url, cat_jpeg).status_code == 200), "API did not recover"
