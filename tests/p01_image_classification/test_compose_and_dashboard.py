@@ -55,6 +55,16 @@ def test_prometheus_scrapes_api_and_triton():
     config = yaml.safe_load((PROJECT_DIR / "observability/prometheus.yml").read_text())
     targets = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
     assert targets == {"api:8000", "triton:8002"}
+    assert config["rule_files"] == ["alerts.yml"]
+    assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+
+
+def test_compose_prometheus_loads_the_tested_rules_and_alertmanager_runs():
+    services = compose_config("docker-compose.yml")["services"]
+    mounts = {volume["target"]: volume["source"] for volume in services["prometheus"]["volumes"]}
+    assert Path(mounts["/etc/prometheus/alerts.yml"]) == PROJECT_DIR / "observability/alerts.yml"
+    mounts = {volume["target"]: volume["source"] for volume in services["alertmanager"]["volumes"]}
+    assert Path(mounts["/etc/alertmanager/alertmanager.yml"]) == PROJECT_DIR / "observability/alertmanager.yml"
 
 
 def test_dashboard_is_well_formed():

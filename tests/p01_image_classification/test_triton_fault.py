@@ -89,6 +89,7 @@ def test_prometheus_sees_the_outage_as_the_alert_rules_expect(own_stack, cat_jpe
     pending (it fires after its one minute), and its 503s spend error budget."""
     if shutil.which("prometheus") is None:
         pytest.skip("prometheus is not installed (Debian: apt-get install prometheus)")
+    # --8<-- [start:prometheus-outage]
     prometheus = prometheus_for(own_stack, tmp_path)
     prometheus.start()
     try:
@@ -103,6 +104,7 @@ def test_prometheus_sees_the_outage_as_the_alert_rules_expect(own_stack, cat_jpe
         assert wait_for(triton_down_pending, 30), prometheus.alerts()
         assert wait_for(lambda: [s for s in prometheus.query("imgcls:classify_errors:ratio_rate5m")
                                  if float(s["value"][1]) > 0], 30)
+    # --8<-- [end:prometheus-outage]
     finally:
         prometheus.stop()
         own_stack.triton.start()
