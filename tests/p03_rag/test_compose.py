@@ -19,9 +19,10 @@ def config(*files: str) -> dict:
 def test_base_file_runs_on_any_host():
     services = config("docker-compose.yml")
     assert {"model-export", "triton", "etcd", "minio", "milvus", "llm", "api", "index-course",
-            "prometheus"} <= set(services)
+            "prometheus", "jaeger"} <= set(services)
     env = services["api"]["environment"]
     assert env["RAG_MILVUS_URI"] == "http://milvus:19530" and env["RAG_TRITON_URL"] == "triton:8001"
+    assert env["RAG_TRACES_EXPORTER"] == "otlp" and env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317"
     assert "--model-config-name=cpu" in services["triton"]["command"]
     assert services["milvus"]["depends_on"].keys() == {"etcd", "minio"}
     assert all("deploy" not in s for s in services.values())

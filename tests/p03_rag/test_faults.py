@@ -9,6 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from .traces import spans_of, traceparent
+
 QUESTION = "How does Triton's dynamic batching merge requests?"
 
 
@@ -66,9 +68,11 @@ def test_triton_down_is_503_then_recovers(rag):
 
 
 def test_llm_down_answers_from_retrieval_alone(rag):
+    header, trace_id, _ = traceparent()
     rag.llm.kill()
     try:
-        response = ask(rag.url)
+        response = httpx.post(f"{rag.url}/v1/ask", json={"question": QUESTION, "stream": False, "k": 2},
+                              headers={"traceparent": header}, timeout=120)
         assert response.status_code == 200
         body = response.json()
         assert body["mode"] == "retrieval_only"
@@ -76,6 +80,10 @@ def test_llm_down_answers_from_retrieval_alone(rag):
         assert "unavailable" in body["answer"]
         ready = httpx.get(f"{rag.url}/health/ready").json()
         assert ready == {"status": "ready", "llm": "down"}
+        # The trace says which stage failed, on that stage's span.
+        generate = spans_of(rag, trace_id, {"generate answer"})["generate answer"]
+        assert generate["status"]["status_code"] == "ERROR"
+        assert generate["attributes"]["rag.mode"] == "retrieval_only"
     finally:
         rag.llm.start()
     assert eventually(lambda: ask(rag.url).json()["mode"] == "generated")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from markdown.extensions.toc import slugify, unique
 
@@ -135,3 +137,25 @@ def test_requests_are_padded_to_a_few_lengths(rag_stack):
     assert ids.shape == (1, 256), "truncated to the model's 256 tokens"
     assert client.count("word " * 1000) == 1000
     assert [client.count(piece) for piece in client.split("word " * 450, 200)] == [200, 200, 50]
+
+
+def test_tracing_exporters_follow_the_settings(tmp_path, monkeypatch):
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.trace import NoOpTracer
+
+    from course_qa.settings import Settings
+    from course_qa.tracing import Tracing
+
+    assert isinstance(Tracing(Settings(tokenizer_file="t.json")).tracer, NoOpTracer)  # off by default
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4317")
+    otlp = Tracing(Settings(tokenizer_file="t.json", traces_exporter="otlp"))
+    assert isinstance(otlp.exporter, OTLPSpanExporter) and otlp.exporter._endpoint == "jaeger:4317"
+    otlp.shutdown()
+
+    traces = tmp_path / "traces.jsonl"
+    to_file = Tracing(Settings(tokenizer_file="t.json", traces_exporter="file", traces_file=str(traces)))
+    with to_file.tracer.start_as_current_span("stage") as span:
+        span.set_attribute("rag.k", 5)
+    to_file.shutdown()
+    assert [json.loads(line)["attributes"] for line in traces.read_text().splitlines()] == [{"rag.k": 5}]

@@ -84,7 +84,9 @@ class RagStack:
         env = {"RAG_TRITON_URL": self.triton.grpc_url, "RAG_MILVUS_URI": self.milvus.uri,
                "RAG_LLM_BASE_URL": self.llm.base_url,
                "RAG_TOKENIZER_FILE": str(ensure_model().with_name("tokenizer.json")),
-               "RAG_COURSE_DIR": str(REPO_ROOT), **self.service_env}
+               "RAG_COURSE_DIR": str(REPO_ROOT),
+               # No trace backend runs locally: spans go to a JSON-lines file (compose sends them to Jaeger).
+               "RAG_TRACES_EXPORTER": "file", "RAG_TRACES_FILE": str(self.traces_file), **self.service_env}
         self.service = ManagedProcess(
             "ask-the-course API",
             [sys.executable, "-m", "uvicorn", "--factory", "course_qa.main:create_app",
@@ -92,6 +94,10 @@ class RagStack:
             self.run_dir / "logs" / "api.log", env=env, url=self.url)
         self.service.start()
         self.service.wait_http_ok(f"{self.url}/health/ready", timeout_s=90)
+
+    @property
+    def traces_file(self) -> Path:
+        return self.run_dir / "logs" / "traces.jsonl"
 
     def stop_service(self) -> None:
         if self.service is not None:
@@ -106,7 +112,7 @@ class RagStack:
     def endpoints(self) -> dict[str, str]:
         return {"API docs": f"{self.url}/docs", "metrics": f"{self.url}/metrics",
                 "Triton metrics": self.triton.metrics_url, "Milvus": self.milvus.uri,
-                "LLM server": self.llm.base_url}
+                "LLM server": self.llm.base_url, "traces (JSON lines)": str(self.traces_file)}
 
 
 # --8<-- [start:stack]

@@ -17,12 +17,14 @@ from course_qa.logging_config import AccessLogMiddleware, configure_logging
 from course_qa.services.answering import Answerer
 from course_qa.services.ingestion import Ingestion
 from course_qa.settings import Settings
+from course_qa.tracing import Tracing
 from course_qa.vector_store import VectorStore
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    tracing = Tracing(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -31,12 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = VectorStore(settings.milvus_uri, settings.collection, settings.backend_timeout_s)
         llm = LLMClient(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
         app.state.settings = settings
-        app.state.answerer = Answerer(embedder, store, llm, settings.min_relevance, settings.answer_max_tokens)
+        app.state.answerer = Answerer(embedder, store, llm, settings.min_relevance, settings.answer_max_tokens,
+                                      tracing.tracer)
         app.state.ingestion = Ingestion(embedder, store, settings.chunk_tokens, settings.chunk_overlap_tokens)
         yield
         await embedder.close()
         await llm.close()
         store.close()
+        tracing.shutdown()
 
     app = FastAPI(title="Ask the course", version="1.0.0", lifespan=lifespan,
                   summary="Questions about the course answered from its own pages, with citations.")
@@ -49,4 +53,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrumentator.add(metrics.latency(should_include_status=True))
     instrumentator.add(metrics.requests())
     instrumentator.instrument(app).expose(app, include_in_schema=False)
+    tracing.instrument(app)
     return app

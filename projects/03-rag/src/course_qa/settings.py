@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,3 +39,9 @@ class Settings(BaseSettings):
     answer_max_tokens: int = 256
     retry_after_s: int = 2
     log_level: str = "INFO"
+
+    # Traces (OpenTelemetry)
+    service_name: str = "course-qa"
+    traces_exporter: Literal["none", "file", "otlp"] = Field(
+        "none", description="otlp: to OTEL_EXPORTER_OTLP_ENDPOINT (Jaeger in compose); file: JSON lines to traces_file.")
+    traces_file: str | None = Field(None, description="Where the file exporter writes one JSON span per line.")
