@@ -126,7 +126,7 @@ def test_page_renders_in_chromium_without_console_errors(served_site: str, brows
         # Every diagram rendered: Material swaps the mermaid source for a drawing in a closed shadow root.
         page.wait_for_function(f"""() => {{ const all = [...document.querySelectorAll('.mermaid')];
             return all.length === {diagrams} && all.every(el => el.textContent.trim() === ''
-                && el.getBoundingClientRect().height > 50); }}""", timeout=15_000)
+                && el.getBoundingClientRect().height > 20); }}""", timeout=15_000)
     if "results/benchmark.png" in markdown:
         assert page.locator("img[src*='benchmark.png']").evaluate("img => img.naturalWidth") > 0
     page.close()
