@@ -27,9 +27,14 @@ class TritonUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    version: str
     input_name: str
     output_name: str
+
+
+@dataclass(frozen=True)
+class Inference:
+    logits: np.ndarray
+    model_version: str  # the version that answered: it changes when Triton rolls out another
 
 
 class TritonClassifierClient:
@@ -54,21 +59,20 @@ class TritonClassifierClient:
             return False
 
     async def model_info(self) -> ModelInfo:
-        """Names and version from Triton's metadata (cached once the model has answered)."""
+        """Tensor names from Triton's metadata, cached: they stay the same across versions."""
         if self._info is None:
             meta = await self._call(
                 self._client.get_model_metadata(self._model_name, self._model_version, as_json=True)
             )
             self._info = ModelInfo(
                 name=meta["name"],
-                version=max(meta["versions"], key=int),
                 input_name=meta["inputs"][0]["name"],
                 output_name=meta["outputs"][0]["name"],
             )
         return self._info
 
     # --8<-- [start:infer]
-    async def infer(self, batch: np.ndarray) -> np.ndarray:
+    async def infer(self, batch: np.ndarray) -> Inference:
         """One inference call; Triton's dynamic batcher may merge it with other callers' requests."""
         info = await self.model_info()
         tensor = grpcclient.InferInput(info.input_name, list(batch.shape), "FP32")
@@ -82,7 +86,7 @@ class TritonClassifierClient:
                 client_timeout=self._timeout_s,
             )
         )
-        return result.as_numpy(info.output_name)
+        return Inference(result.as_numpy(info.output_name), result.get_response().model_version)
     # --8<-- [end:infer]
 
     @staticmethod

@@ -58,9 +58,9 @@ class Classifier:
         started = time.perf_counter()
         batch = await run_in_threadpool(to_model_batch, images)  # CPU work off the event loop
         preprocessed = time.perf_counter()
-        logits = await self._triton.infer(batch)
+        inference = await self._triton.infer(batch)
         inferred = time.perf_counter()
-        probabilities = softmax(logits)
+        probabilities = softmax(inference.logits)
         info = await self._triton.model_info()
 
         metrics.INFERENCE_SECONDS.labels(info.name).observe(inferred - preprocessed)
@@ -70,7 +70,7 @@ class Classifier:
         return Classification(
             predictions=[top_k(row, k) for row in probabilities],
             model_name=info.name,
-            model_version=info.version,
+            model_version=inference.model_version,
             preprocess_ms=(preprocessed - started) * 1000,
             inference_ms=(inferred - preprocessed) * 1000,
         )
