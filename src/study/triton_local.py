@@ -50,12 +50,19 @@ def build_cpu_repository(
     for name, onnx_file in models.items():
         source = production_repo / name / "config.pbtxt"
         twin = cpu_twin_config(source.read_text(), dynamic_batching)
-        version_dir = dest / name / "1"
-        version_dir.mkdir(parents=True)
+        (dest / name).mkdir(parents=True)
         (dest / name / "config.pbtxt").write_text(twin)
-        shutil.copy(ONNX_RUNNER, version_dir / "model.py")
-        (version_dir / "model.onnx").symlink_to(onnx_file.resolve())
+        add_cpu_version(dest, name, "1", onnx_file)
     return dest
+
+
+def add_cpu_version(repository: Path, name: str, version: str, onnx_file: Path) -> Path:
+    """Put another version of a model into a CPU-twin repository (a rollout's first step)."""
+    version_dir = repository / name / version
+    version_dir.mkdir()
+    shutil.copy(ONNX_RUNNER, version_dir / "model.py")
+    (version_dir / "model.onnx").symlink_to(onnx_file.resolve())
+    return version_dir
 
 
 def _backend_directory(env: Path, python_version: str) -> Path:
@@ -82,6 +89,7 @@ class LocalTriton(LocalServer):
     http_port: int = field(default_factory=free_port)
     grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
+    explicit_models: tuple[str, ...] = ()  # set: explicit model control, these loaded at start
     process: ManagedProcess | None = None
 
     @property
@@ -118,6 +126,8 @@ class LocalTriton(LocalServer):
             f"--metrics-port={self.metrics_port}", "--metrics-config=summary_latencies=true",
             "--allow-cpu-metrics=true", "--strict-readiness=true",
         ]
+        if self.explicit_models:
+            cmd += ["--model-control-mode=explicit", *(f"--load-model={m}" for m in self.explicit_models)]
         # The python stub takes its packages from the first python3 on PATH and must load the
         # libpython of that same interpreter.
         env = {"PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",

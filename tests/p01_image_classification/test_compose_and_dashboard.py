@@ -32,6 +32,7 @@ def test_base_compose_file_is_valid_and_runs_without_a_gpu():
     assert {"api", "triton", "model-export", "prometheus", "grafana"} <= set(config["services"])
     triton = config["services"]["triton"]
     assert "--model-config-name=cpu" in triton["command"]
+    assert {"--model-control-mode=explicit", "--load-model=efficientnet_lite0"} <= set(triton["command"])
     assert "deploy" not in triton
     assert config["services"]["api"]["environment"]["IMGCLS_TRITON_URL"] == "triton:8001"
 
@@ -39,6 +40,7 @@ def test_base_compose_file_is_valid_and_runs_without_a_gpu():
 def test_gpu_override_reserves_a_gpu_and_uses_the_production_config():
     triton = compose_config("docker-compose.yml", "compose.gpu.yaml")["services"]["triton"]
     assert "--model-config-name=cpu" not in triton["command"]
+    assert {"--model-control-mode=explicit", "--load-model=efficientnet_lite0"} <= set(triton["command"])
     device = triton["deploy"]["resources"]["reservations"]["devices"][0]
     assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
 

@@ -87,6 +87,8 @@ def test_triton_probes_answer_on_a_real_triton(chart, stack):
         path = triton[probe]["httpGet"]["path"]
         assert httpx.get(f"{stack.triton.http_url}{path}").status_code == 200, probe
     assert "--strict-readiness=true" in triton["args"]
+    # Explicit model control, as in compose and the local stack: rollouts load versions on request.
+    assert {"--model-control-mode=explicit", "--load-model=efficientnet_lite0"} <= set(triton["args"])
 
 
 def test_api_settings_are_names_the_service_reads(chart):
