@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from study.environments import ensure_environment, requirements_file
 from study.errors import StudyError
@@ -51,11 +54,50 @@ def ensure_model(report: Report = print) -> Path:
     return model
 
 
+# Calibration images for the int8 build: none of them is a check image of the rollout tests.
+CALIBRATION_IMAGES = ("hubble_deep_field", "immunohistochemistry", "retina", "grass", "gravel", "brick",
+                      "colorwheel", "logo", "cell", "text", "moon", "page")
+
+
+def calibration_batch() -> np.ndarray:
+    """The calibration images (they ship in scikit-image) through the service's own preprocessing."""
+    import skimage.data
+    from PIL import Image
+
+    from image_classification.services.preprocessing import to_model_input
+
+    return np.stack([to_model_input(Image.fromarray(getattr(skimage.data, name)()))
+                     for name in CALIBRATION_IMAGES])
+
+
+def ensure_int8_model(report: Report = print) -> Path:
+    """Build the int8 candidate once per machine; rebuilt when its recipe or its inputs change."""
+    source = ensure_model(report)
+    script = MODEL_BUILD_DIR / "quantize_int8.py"
+    recipe = hashlib.sha256(script.read_bytes() + _sha256(source).encode()
+                            + ",".join(CALIBRATION_IMAGES).encode()).hexdigest()[:16]
+    model = cache_dir() / "models" / MODEL_NAME / f"model-int8-{recipe}.onnx"
+    if model.exists():
+        return model
+    env = ensure_environment("torch-build", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
+                             installer="pip", report=report)
+    report("quantizing EfficientNet-Lite0 to int8")
+    with tempfile.TemporaryDirectory() as tmp:
+        calibration = Path(tmp) / "calibration.npy"
+        np.save(calibration, calibration_batch())
+        done = subprocess.run([str(env / "bin" / "python"), str(script), str(source), str(calibration), str(model)],
+                              capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StudyError(f"int8 quantization failed:\n{done.stderr[-3000:]}")
+    return model
+
+
 def start_triton(run_dir: Path, dynamic_batching: bool = True, report: Report = print) -> LocalTriton:
     model = ensure_model(report)
     repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: model},
                                       run_dir / "model_repository", dynamic_batching)
-    triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log")
+    # As in compose: explicit model control, so that a new version is loaded only when asked.
+    triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log", explicit_models=(MODEL_NAME,))
     triton.start(report)
     return triton
 
