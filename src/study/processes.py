@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,14 @@ from pathlib import Path
 import httpx
 
 from study.errors import StudyError
+
+
+def installed(binary: str, debian_package: str) -> str:
+    """The path of a server binary the harness runs, or an error that says how to install it."""
+    path = shutil.which(binary)
+    if path is None:
+        raise StudyError(f"{binary} is not installed. Debian/Ubuntu: sudo apt-get install {debian_package}")
+    return path
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ second so that a test sees rules evaluated within seconds."""
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import httpx
 import yaml
 
 from study.errors import StudyError
-from study.processes import LocalServer, ManagedProcess, free_port
+from study.processes import LocalServer, ManagedProcess, free_port, installed
 
 
 def local_config(compose_config: Path, targets: dict[str, str], interval: str = "1s") -> dict:
@@ -41,9 +40,7 @@ class LocalPrometheus(LocalServer):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        binary = shutil.which("prometheus")
-        if binary is None:
-            raise StudyError("prometheus is not installed. Debian/Ubuntu: sudo apt-get install prometheus")
+        binary = installed("prometheus", "prometheus")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config_file = self.data_dir / "prometheus.yml"
         config_file.write_text(yaml.safe_dump(local_config(self.compose_config, self.targets), sort_keys=False))

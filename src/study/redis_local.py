@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from study.errors import StudyError
-from study.processes import LocalServer, ManagedProcess, free_port
+from study.processes import LocalServer, ManagedProcess, free_port, installed
 
 
 def _answers_ping(port: int) -> bool:
@@ -32,9 +30,7 @@ class LocalRedis(LocalServer):
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise StudyError("redis-server is not installed. Debian/Ubuntu: sudo apt-get install redis-server")
+        binary = installed("redis-server", "redis-server")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = ManagedProcess(
             "redis-server",

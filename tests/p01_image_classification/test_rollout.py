@@ -12,7 +12,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from study.stacks.image_classification import (MODEL_NAME, Stack, ensure_int8_mo
                                                running_stack)
 from study.triton_local import add_cpu_version
 
-from .conftest import jpeg_bytes
+from .conftest import jpeg_bytes, wait_for
 
 CHECK_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "clock")
 SURE = 0.5  # a check image is golden when the float32 model gives its class at least this probability
@@ -133,20 +132,6 @@ def steady_traffic(url: str, image: bytes, clients: int = 2) -> Iterator[Traffic
 # --8<-- [end:traffic]
 
 
-def repository_states(versions: ModelVersions) -> dict[str, str]:
-    index = versions.client.get_model_repository_index(as_json=True)["models"]
-    return {m["version"]: m.get("state", "") for m in index if m["name"] == MODEL_NAME and m.get("version")}
-
-
-def wait_for_state(versions: ModelVersions, version: str, state: str, within_s: float = 60) -> bool:
-    deadline = time.monotonic() + within_s
-    while repository_states(versions)[version] != state:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def served_in_order(thread: list[tuple[int, str]]) -> list[str]:
     """The versions one client saw, each run of equal answers collapsed: ['1', '2'] for a clean switch."""
     return [version for i, (_, version) in enumerate(thread) if i == 0 or thread[i - 1][1] != version]
@@ -175,7 +160,7 @@ def test_int8_candidate_is_rolled_out_under_traffic_without_a_failed_request(rol
     for thread in traffic.answers:  # each client went from 1 to 2, never back
         assert served_in_order(thread) in (["1", "2"], ["1"], ["2"])
     assert versions.serving() == ["2"]
-    assert wait_for_state(versions, "1", "UNAVAILABLE")  # unloaded, in the background, after the switch
+    assert wait_for(lambda: versions.states()["1"] == "UNAVAILABLE")  # unloaded after the switch
     answer = httpx.post(f"{rollout_stack.url}/v1/classify",
                         files={"image": ("cat.jpg", jpeg_bytes(skimage.data.chelsea()), "image/jpeg")})
     assert answer.json()["model"] == {"name": MODEL_NAME, "version": "2"}

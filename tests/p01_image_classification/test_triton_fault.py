@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +12,7 @@ import pytest
 
 from study.stacks.image_classification import Stack, running_stack
 
-from .conftest import prometheus_for
+from .conftest import prometheus_for, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +33,6 @@ async def burst(url: str, image: bytes, n: int) -> list[httpx.Response]:
         return await asyncio.gather(*(
             client.post(f"{url}/v1/classify", files={"image": ("c.jpg", image, "image/jpeg")})
             for _ in range(n)))
-
-
-def wait_for(predicate, timeout_s: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):

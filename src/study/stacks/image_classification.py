@@ -74,7 +74,7 @@ def ensure_int8_model(report: Report = print) -> Path:
     """Build the int8 candidate once per machine; rebuilt when its recipe or its inputs change."""
     source = ensure_model(report)
     script = MODEL_BUILD_DIR / "quantize_int8.py"
-    recipe = hashlib.sha256(script.read_bytes() + _sha256(source).encode()
+    recipe = hashlib.sha256(script.read_bytes() + expected_model_sha256().encode()
                             + ",".join(CALIBRATION_IMAGES).encode()).hexdigest()[:16]
     model = cache_dir() / "models" / MODEL_NAME / f"model-int8-{recipe}.onnx"
     if model.exists():

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,10 +49,13 @@ class ModelVersions:
     def __init__(self, client: grpcclient.InferenceServerClient, model: str):
         self.client, self.model = client, model
 
-    def serving(self) -> list[str]:
+    def states(self) -> dict[str, str]:
+        """Each version Triton knows of, and its state: READY, UNLOADING, UNAVAILABLE..."""
         index = self.client.get_model_repository_index(as_json=True).get("models", [])
-        return sorted((m["version"] for m in index if m["name"] == self.model and m.get("state") == "READY"),
-                      key=int)
+        return {m["version"]: m.get("state", "") for m in index if m["name"] == self.model and m.get("version")}
+
+    def serving(self) -> list[str]:
+        return sorted((version for version, state in self.states().items() if state == "READY"), key=int)
 
     # --8<-- [start:serve]
     def serve(self, version: str) -> None:
@@ -73,7 +76,7 @@ class ModelVersions:
 # --8<-- [start:rollout]
 def roll_out(versions: ModelVersions, candidate: str, golden: list[Golden]) -> Outcome:
     """Serve ``candidate``; keep it only if it classifies every golden image correctly."""
-    (previous,) = versions.serving()[-1:]
+    previous = versions.serving()[-1]
     try:
         versions.serve(candidate)
     except InferenceServerException as exc:  # Triton keeps serving the previous version
@@ -103,7 +106,7 @@ def main() -> None:
     args = parser.parse_args()
     versions = ModelVersions(grpcclient.InferenceServerClient(args.triton_url), args.model)
     outcome = roll_out(versions, args.version, load_golden(args.golden))
-    print(json.dumps(outcome.__dict__))
+    print(json.dumps(asdict(outcome)))
     raise SystemExit(0 if outcome.promoted else 1)
 
 
