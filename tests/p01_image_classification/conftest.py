@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -64,16 +63,6 @@ def coffee_jpeg() -> bytes:
 @pytest.fixture(scope="session")
 def rocket_jpeg() -> bytes:
     return jpeg_bytes(skimage.data.rocket())
-
-
-def wait_for(predicate, timeout_s: float = 60.0) -> bool:
-    """Poll until ``predicate()`` holds; False after ``timeout_s`` (a deadline, not a measurement)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def prometheus_for(stack: Stack, data_dir) -> LocalPrometheus:

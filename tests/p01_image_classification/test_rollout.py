@@ -26,6 +26,7 @@ import skimage.data
 import tritonclient.grpc as grpcclient
 from onnx import numpy_helper
 from PIL import Image
+from polling import eventually
 
 from image_classification.rollout import Golden, ModelVersions, roll_out
 from image_classification.services.classifier import softmax
@@ -34,7 +35,7 @@ from study.stacks.image_classification import (MODEL_NAME, Stack, ensure_int8_mo
                                                running_stack)
 from study.triton_local import add_cpu_version
 
-from .conftest import jpeg_bytes, wait_for
+from .conftest import jpeg_bytes
 
 CHECK_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "camera", "coins", "clock")
 SURE = 0.5  # a check image is golden when the float32 model gives its class at least this probability
@@ -160,7 +161,7 @@ def test_int8_candidate_is_rolled_out_under_traffic_without_a_failed_request(rol
     for thread in traffic.answers:  # each client went from 1 to 2, never back
         assert served_in_order(thread) in (["1", "2"], ["1"], ["2"])
     assert versions.serving() == ["2"]
-    assert wait_for(lambda: versions.states()["1"] == "UNAVAILABLE")  # unloaded after the switch
+    assert eventually(lambda: versions.states()["1"] == "UNAVAILABLE")  # unloaded after the switch
     answer = httpx.post(f"{rollout_stack.url}/v1/classify",
                         files={"image": ("cat.jpg", jpeg_bytes(skimage.data.chelsea()), "image/jpeg")})
     assert answer.json()["model"] == {"name": MODEL_NAME, "version": "2"}

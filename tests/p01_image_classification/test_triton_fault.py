@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from polling import eventually
 
 from study.stacks.image_classification import Stack, running_stack
 
-from .conftest import prometheus_for, wait_for
+from .conftest import prometheus_for
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     # --8<-- [end:request-id]
 
     own_stack.triton.start()  # same ports: as a restarted container would come back
-    assert wait_for(lambda: classify(url, cat_jpeg).status_code == 200), "API did not recover"
+    assert eventually(lambda: classify(url, cat_jpeg).status_code == 200), "API did not recover"
     assert httpx.get(f"{url}/health/ready").status_code == 200
 
 
@@ -83,7 +84,7 @@ def test_prometheus_sees_the_outage_as_the_alert_rules_expect(own_stack, cat_jpe
     prometheus = prometheus_for(own_stack, tmp_path)
     prometheus.start()
     try:
-        assert wait_for(lambda: len(prometheus.query("up == 1")) == 2)
+        assert eventually(lambda: len(prometheus.query("up == 1")) == 2)
         assert classify(own_stack.url, cat_jpeg).status_code == 200
         own_stack.triton.kill()
         assert {classify(own_stack.url, cat_jpeg).status_code for _ in range(5)} == {503}
@@ -91,11 +92,11 @@ def test_prometheus_sees_the_outage_as_the_alert_rules_expect(own_stack, cat_jpe
         def triton_down_pending() -> bool:
             return any(alert["labels"]["alertname"] == "TritonDown" and alert["state"] == "pending"
                        for alert in prometheus.alerts())
-        assert wait_for(triton_down_pending, 30), prometheus.alerts()
-        assert wait_for(lambda: [s for s in prometheus.query("imgcls:classify_errors:ratio_rate5m")
+        assert eventually(triton_down_pending, 30), prometheus.alerts()
+        assert eventually(lambda: [s for s in prometheus.query("imgcls:classify_errors:ratio_rate5m")
                                  if float(s["value"][1]) > 0], 30)
     # --8<-- [end:prometheus-outage]
     finally:
         prometheus.stop()
         own_stack.triton.start()
-    assert wait_for(lambda: classify(own_stack.url, cat_jpeg).status_code == 200), "API did not recover"
+    assert eventually(lambda: classify(own_stack.url, cat_jpeg).status_code == 200), "API did not recover"

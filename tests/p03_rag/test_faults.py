@@ -3,11 +3,9 @@ retrieval alone, flagged as such. Each comes back without restarting the service
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import httpx
 import pytest
+from polling import eventually
 
 from .traces import spans_of, traceparent
 
@@ -23,15 +21,6 @@ def rag(rag_stack, base_url_option):
 
 def ask(url: str) -> httpx.Response:
     return httpx.post(f"{url}/v1/ask", json={"question": QUESTION, "stream": False, "k": 2}, timeout=120)
-
-
-def eventually(check: Callable[[], bool], timeout_s: float = 60) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def assert_unavailable(response: httpx.Response, slug: str) -> None:
