@@ -40,12 +40,14 @@ def test_a_planned_project_says_so():
     assert "not built yet" in result.output
 
 
-def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpeg_bytes):
+# A job started in the background by a script inherits SIGINT as ignored; Ctrl-C must still work.
+@pytest.mark.parametrize("inherited_sigint", [signal.SIG_DFL, signal.SIG_IGN], ids=["default", "ignored"])
+def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpeg_bytes, inherited_sigint):
     port = free_port()
     env = {**os.environ, "COLUMNS": "200"}
     proc = subprocess.Popen([sys.executable, "-m", "study.cli", "up", "image-classification", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, inherited_sigint))
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300

@@ -72,6 +72,9 @@ def up(
     run_dir = cache_dir() / "run" / chosen.slug
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Python leaves SIGINT ignored when it starts with it ignored (a job put in the background by a
+    # script): "Ctrl-C stops everything" must hold however the command was started.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with ExitStack() as running:  # leaving it stops the API, then its backends
             with Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
