@@ -90,6 +90,7 @@ class LocalTriton(LocalServer):
     grpc_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
     explicit_models: tuple[str, ...] = ()  # set: explicit model control, these loaded at start
+    response_cache_bytes: int = 0  # > 0: a local response cache of this size for models that enable it
     process: ManagedProcess | None = None
 
     @property
@@ -128,6 +129,10 @@ class LocalTriton(LocalServer):
         ]
         if self.explicit_models:
             cmd += ["--model-control-mode=explicit", *(f"--load-model={m}" for m in self.explicit_models)]
+        if self.response_cache_bytes:
+            # The container finds its cache library in /opt/tritonserver/caches; the wheel ships it beside bin/.
+            cmd += [f"--cache-config=local,size={self.response_cache_bytes}",
+                    f"--cache-directory={triton_bin.parents[1] / 'caches'}"]
         # The python stub takes its packages from the first python3 on PATH and must load the
         # libpython of that same interpreter.
         env = {"PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",

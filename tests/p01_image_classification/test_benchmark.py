@@ -14,7 +14,8 @@ from study.bench import image_classification as bench
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.05, report=lambda _: None)
+    json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md = bench.run(
+        tmp_path, scale=0.05, report=lambda _: None)
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["dynamic_batching"], r["concurrency"]) for r in result["results"]} == {
         (t, b, c) for t in ("api", "triton") for b in (True, False) for c in (1, 8, 32)}
@@ -24,5 +25,17 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| api | on | 32 |" in md_path.read_text()
     assert set(result["onnxruntime_ms_per_image"]) == {"1", "8", "32"}
+    cache = result["response_cache"]
+    assert {(r["target"], r["response_cache"]) for r in cache["results"]} == {
+        (t, c) for t in ("api", "triton") for c in (True, False)}
+    assert all(r["errors"] == 0 for r in cache["results"])
+    assert all(r["cache_hits"] == 0 for r in cache["results"] if not r["response_cache"])
+    assert all(r["cache_hits"] + r["model_runs"] == r["requests"] for r in cache["results"])
+    # Half the requests repeat one of 16 images: most repeats must be hits (some race their twin).
+    repeats = cache["workload"]["requests"] - cache["workload"]["distinct_images"]
+    assert all(r["cache_hits"] > repeats / 2 for r in cache["results"] if r["response_cache"])
+    assert cache_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| triton | on |" in cache_md.read_text()
+    assert "average batch at 32 concurrent clients" in summary_md.read_text()
     example = json.loads(example_path.read_text())
     assert "cat" in example["predictions"][0]["label"] and len(example["predictions"]) == 3

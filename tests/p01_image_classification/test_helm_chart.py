@@ -16,7 +16,7 @@ import yaml
 from image_classification.main import create_app
 from image_classification.settings import Settings
 from study.paths import REPO_ROOT
-from study.stacks.image_classification import PROJECT_DIR
+from study.stacks.image_classification import PROJECT_DIR, RESPONSE_CACHE_BYTES
 
 CHART = PROJECT_DIR / "helm" / "image-classification"
 KUBERNETES = "1.31"
@@ -89,6 +89,13 @@ def test_triton_probes_answer_on_a_real_triton(chart, stack):
     assert "--strict-readiness=true" in triton["args"]
     # Explicit model control, as in compose and the local stack: rollouts load versions on request.
     assert {"--model-control-mode=explicit", "--load-model=efficientnet_lite0"} <= set(triton["args"])
+
+
+def test_response_cache_size_is_the_local_stacks_and_zero_turns_it_off(chart):
+    args = container(render(chart)[("Deployment", "triton")])["args"]
+    assert f"--cache-config=local,size={RESPONSE_CACHE_BYTES}" in args
+    args = container(render(chart, {"triton": {"responseCacheBytes": 0}})[("Deployment", "triton")])["args"]
+    assert not [arg for arg in args if arg.startswith("--cache-config")]
 
 
 def test_api_settings_are_names_the_service_reads(chart):

@@ -152,7 +152,9 @@ def test_the_int8_build_is_under_a_third_of_the_size_and_gets_the_golden_set_rig
 # --8<-- [start:promote]
 def test_int8_candidate_is_rolled_out_under_traffic_without_a_failed_request(rollout_stack, versions, golden):
     versions.serve("1")
-    with steady_traffic(rollout_stack.url, jpeg_bytes(skimage.data.chelsea())) as traffic:
+    cat = jpeg_bytes(skimage.data.chelsea())
+    v1_cat = httpx.post(f"{rollout_stack.url}/v1/classify", files={"image": ("cat.jpg", cat, "image/jpeg")}).json()
+    with steady_traffic(rollout_stack.url, cat) as traffic:
         outcome = roll_out(versions, "2", golden)
 
     assert outcome.promoted and outcome.serving == "2", outcome
@@ -162,9 +164,11 @@ def test_int8_candidate_is_rolled_out_under_traffic_without_a_failed_request(rol
         assert served_in_order(thread) in (["1", "2"], ["1"], ["2"])
     assert versions.serving() == ["2"]
     assert eventually(lambda: versions.states()["1"] == "UNAVAILABLE")  # unloaded after the switch
-    answer = httpx.post(f"{rollout_stack.url}/v1/classify",
-                        files={"image": ("cat.jpg", jpeg_bytes(skimage.data.chelsea()), "image/jpeg")})
+    answer = httpx.post(f"{rollout_stack.url}/v1/classify", files={"image": ("cat.jpg", cat, "image/jpeg")})
     assert answer.json()["model"] == {"name": MODEL_NAME, "version": "2"}
+    # Version 1's answer to this photo sat in the response cache; version 2 computed its own
+    # (the cache key holds the version), and int8 scores differ from float32 ones.
+    assert answer.json()["predictions"] != v1_cat["predictions"]
 # --8<-- [end:promote]
 
 

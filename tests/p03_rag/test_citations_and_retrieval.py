@@ -7,7 +7,6 @@ import re
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
 
 from course_qa.evaluation import Retrieved, first_rank, load_evaluation_set, page_match, retrieval_scores

@@ -1,5 +1,6 @@
 """Benchmark of project 01: the API at concurrency 1, 8 and 32 with Triton's dynamic batching on
-and off, and Triton called directly, all in one run on one machine so the ratios are fair."""
+and off, and Triton called directly; then a traffic mix with repeated images, Triton's response
+cache off and on. All in one run on one machine so the ratios are fair."""
 
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ from image_classification.services.preprocessing import decode_image, to_model_i
 from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import closed_loop, machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
-from study.stacks.image_classification import MODEL_NAME, ensure_model, running_stack  # noqa: E402
+from study.stacks.image_classification import MODEL_NAME, chelsea_crops, ensure_model, running_stack  # noqa: E402
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "01-image-classification" / "results"
 CONCURRENCY = (1, 8, 32)
 REQUESTS_PER_WORKER = {1: 100, 8: 40, 32: 20}
+CACHE_CONCURRENCY = 8
+POPULAR_IMAGES = 16  # the cache workload: half the requests send one of these, half a never-seen image
 
 
 def cat_jpeg() -> bytes:
@@ -40,35 +43,77 @@ def cat_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def triton_counts(metrics_url: str) -> tuple[float, float]:
+def triton_totals(metrics_url: str, *names: str) -> tuple[float, ...]:
+    """Triton's counters for the model, summed over versions."""
     text = httpx.get(metrics_url).text
     def total(name: str) -> float:
         return sum(float(v) for v in re.findall(rf'^{name}{{[^}}]*model="{MODEL_NAME}"[^}}]*}} (\S+)$', text, re.M))
-    return total("nv_inference_count"), total("nv_inference_exec_count")
+    return tuple(total(name) for name in names)
 
 
-async def load_api(url: str, image: bytes, concurrency: int, requests: int):
+def triton_counts(metrics_url: str) -> tuple[float, float]:
+    return triton_totals(metrics_url, "nv_inference_count", "nv_inference_exec_count")
+
+
+# --8<-- [start:cache-workload]
+def cache_workload(requests: int, seed: int = 7) -> list[bytes]:
+    """Half the requests send one of a few popular images, half an image nobody sent before:
+    every image a different crop of the same photo, so no two are byte- or tensor-identical."""
+    rng = np.random.default_rng(seed)
+    popular = [rng.random() < 0.5 for _ in range(requests)]
+    crops = iter(chelsea_crops(0, POPULAR_IMAGES + requests - sum(popular)))
+    hot = [next(crops) for _ in range(POPULAR_IMAGES)]
+    return [hot[rng.integers(POPULAR_IMAGES)] if is_popular else next(crops) for is_popular in popular]
+# --8<-- [end:cache-workload]
+
+
+async def load_api(url: str, images: list[bytes], concurrency: int, requests: int):
+    """Request i sends ``images[i % len(images)]``; one image repeated when the list holds one."""
     async with httpx.AsyncClient(base_url=url, timeout=120,
                                  limits=httpx.Limits(max_connections=concurrency)) as client:
-        async def send() -> bool:
+        sent = 0
+        async def send(image: bytes | None = None) -> bool:
+            nonlocal sent
+            if image is None:
+                image, sent = images[sent % len(images)], sent + 1
             response = await client.post("/v1/classify", files={"image": ("cat.jpg", image, "image/jpeg")})
             return response.status_code == 200
-        await send()  # warm-up
+        await send(cat_jpeg())  # warm-up, with an image outside the workload
         return await closed_loop(send, concurrency, requests)
 
 
-async def load_triton(grpc_url: str, tensor: np.ndarray, concurrency: int, requests: int):
+async def load_triton(grpc_url: str, tensors: list[np.ndarray], concurrency: int, requests: int):
     client = grpcclient.InferenceServerClient(grpc_url)
     try:
-        async def send() -> bool:
+        sent = 0
+        async def send(tensor: np.ndarray | None = None) -> bool:
+            nonlocal sent
+            if tensor is None:
+                tensor, sent = tensors[sent % len(tensors)], sent + 1
             inputs = grpcclient.InferInput("input", list(tensor.shape), "FP32")
             inputs.set_data_from_numpy(tensor)
             await client.infer(MODEL_NAME, [inputs])
             return True
-        await send()
+        await send(np.zeros_like(tensors[0]))
         return await closed_loop(send, concurrency, requests)
     finally:
         await client.close()
+
+
+def cache_counts(metrics_url: str) -> tuple[float, float]:
+    """Response-cache hits and model inferences. (Triton's miss counter is not used: when two equal
+    requests miss at once, only the one whose answer enters the cache is counted.)"""
+    return triton_totals(metrics_url, "nv_cache_num_hits_per_model", "nv_inference_count")
+
+
+def measure_cache(target: str, cache: bool, metrics_url: str, run_load) -> dict:
+    hits_before, inferred_before = cache_counts(metrics_url)
+    result = asyncio.run(run_load())
+    hits_after, inferred_after = cache_counts(metrics_url)
+    hits = int(hits_after - hits_before)
+    return {"target": target, "response_cache": cache, **result.as_dict(), "cache_hits": hits,
+            "model_runs": int(inferred_after - inferred_before) - 1,  # less the warm-up, an image outside the mix
+            "hit_ratio": round(hits / result.requests, 3)}
 
 
 def model_compute_per_image(model_path: Path, tensor: np.ndarray, repeats: int) -> dict[int, float]:
@@ -114,29 +159,51 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
     image = cat_jpeg()
     tensor = to_model_input(decode_image(image, 10**8))[None]
     counts = {c: max(c, int(REQUESTS_PER_WORKER[c] * c * scale)) for c in CONCURRENCY}
+    mix = cache_workload(max(64, int(640 * scale)))
+    mix_tensors = [to_model_input(decode_image(jpeg, 10**8))[None] for jpeg in mix]
     rows: list[dict] = []
+    cache_rows: list[dict] = []
     report("measuring ONNX Runtime alone at batch 1, 8, 32")
     compute = model_compute_per_image(ensure_model(report), tensor, repeats=max(3, int(30 * scale)))
     with tempfile.TemporaryDirectory() as tmp:
+        # The batching runs send one image over and over: with the response cache on they would
+        # measure the cache, not the model. So these stacks run without it.
         for batching in (True, False):
             with running_stack(Path(tmp) / f"batching-{batching}", dynamic_batching=batching,
-                               report=report) as stack:
+                               response_cache=False, report=report) as stack:
                 report(f"measuring the API, dynamic batching {'on' if batching else 'off'}")
                 rows += measure("api", batching, stack.triton.metrics_url,
-                                lambda c: load_api(stack.url, image, c, counts[c]))
+                                lambda c: load_api(stack.url, [image], c, counts[c]))
                 if batching:
                     example = example_response(stack.url, image)  # a warm service, no load
                 report(f"measuring Triton directly (gRPC), dynamic batching {'on' if batching else 'off'}")
                 rows += measure("triton", batching, stack.triton.metrics_url,
-                                lambda c: load_triton(stack.triton.grpc_url, tensor, c, counts[c]))
+                                lambda c: load_triton(stack.triton.grpc_url, [tensor], c, counts[c]))
+        # The repeated-image mix, cache off then on; each run on a fresh stack, so every one
+        # starts cold (the API and the direct runs send the very same tensors).
+        for cache in (False, True):
+            for target in ("api", "triton"):
+                with running_stack(Path(tmp) / f"cache-{cache}-{target}", response_cache=cache,
+                                   report=report) as stack:
+                    report(f"measuring the repeated-image mix ({target}), response cache {'on' if cache else 'off'}")
+                    load = (lambda: load_api(stack.url, mix, CACHE_CONCURRENCY, len(mix))) if target == "api" else (
+                        lambda: load_triton(stack.triton.grpc_url, mix_tensors, CACHE_CONCURRENCY, len(mix)))
+                    cache_rows.append(measure_cache(target, cache, stack.triton.metrics_url, load))
     result = {"benchmark": "image-classification", "machine": machine(), "model": MODEL_NAME,
               "image": "scikit-image chelsea (451x300 JPEG)", "requests": counts,
-              "onnxruntime_ms_per_image": compute, "results": rows, "ratios": ratios(rows, compute)}
-    paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md", out / "example-response.json"]
+              "onnxruntime_ms_per_image": compute, "results": rows, "ratios": ratios(rows, compute),
+              "response_cache": {"workload": {"requests": len(mix), "distinct_images": len(set(mix)),
+                                              "concurrency": CACHE_CONCURRENCY},
+                                 "results": cache_rows, "ratios": cache_ratios(cache_rows)}}
+    paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md", out / "example-response.json",
+             out / "response-cache.png", out / "response-cache.md", out / "batching-summary.md"]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")
     chart(rows, result["machine"], paths[1])
     paths[2].write_text(table(result))
     paths[3].write_text(json.dumps(example, indent=2) + "\n")
+    cache_chart(cache_rows, result["machine"], paths[4])
+    paths[5].write_text(cache_table(result))
+    paths[6].write_text(batching_summary(result))
     return paths
 
 
@@ -163,6 +230,59 @@ def ratios(rows: list[dict], compute: dict[int, float]) -> dict:
     }
 
 
+def _cache_row(rows: list[dict], target: str, cache: bool) -> dict:
+    return next(r for r in rows if r["target"] == target and r["response_cache"] == cache)
+
+
+def cache_ratios(rows: list[dict]) -> dict:
+    out = {}
+    for target in ("api", "triton"):
+        on, off = _cache_row(rows, target, True), _cache_row(rows, target, False)
+        out[f"{target}_throughput_cache_on_over_off"] = round(on["throughput_rps"] / off["throughput_rps"], 2)
+        out[f"{target}_p50_cache_on_over_off"] = round(on["p50_ms"] / off["p50_ms"], 2)
+    return out
+
+
+def cache_chart(rows: list[dict], host: dict, path: Path) -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    targets = ("api", "triton")
+    positions = np.arange(len(targets))
+    for offset, cache, label in ((-0.2, False, "response cache off"), (0.2, True, "response cache on")):
+        points = [_cache_row(rows, t, cache) for t in targets]
+        left.bar(positions + offset, [p["throughput_rps"] for p in points], width=0.4, label=label)
+        right.bar(positions + offset, [p["p50_ms"] for p in points], width=0.4, label=label)
+    for axis, title in ((left, "Throughput (images/s)"), (right, "p50 latency (ms)")):
+        axis.set_xticks(positions, ["through the API", "Triton direct"])
+        axis.set_title(title)
+        axis.grid(alpha=0.3, axis="y")
+    left.legend(fontsize=8)
+    fig.suptitle(f"Half the images repeated, {CACHE_CONCURRENCY} clients: {host['cpu']}, {host['cores']} cores, "
+                 f"{host['date']}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def cache_table(result: dict) -> str:
+    host, cache = result["machine"], result["response_cache"]
+    work = cache["workload"]
+    lines = [f"{work['requests']} requests, {work['distinct_images']} distinct images, {work['concurrency']} "
+             f"clients; Triton on CPU (local mode), {host['cpu']}, {host['cores']} cores, {host['date']}, "
+             f"with `study bench image-classification`.", "",
+             "| target | response cache | images/s | p50 ms | p95 ms | cache hits | model runs | hit ratio | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in cache["results"]:
+        lines.append(f"| {r['target']} | {'on' if r['response_cache'] else 'off'} | {r['throughput_rps']:.1f} | "
+                     f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['cache_hits']} | {r['model_runs']} | "
+                     f"{r['hit_ratio']:.2f} | {r['errors']} |")
+    q = cache["ratios"]
+    lines += ["", "| ratio (same run), cache on / off | through the API | Triton direct |", "|---|---:|---:|",
+              f"| throughput | {q['api_throughput_cache_on_over_off']}× "
+              f"| {q['triton_throughput_cache_on_over_off']}× |",
+              f"| p50 latency | {q['api_p50_cache_on_over_off']}× | {q['triton_p50_cache_on_over_off']}× |", ""]
+    return "\n".join(lines)
+
+
 def chart(rows: list[dict], host: dict, path: Path) -> None:
     series = [("api", True, "API, batching on"), ("api", False, "API, batching off"),
               ("triton", True, "Triton direct, batching on"), ("triton", False, "Triton direct, batching off")]
@@ -175,6 +295,20 @@ def chart(rows: list[dict], host: dict, path: Path) -> None:
         fig, [(left, "Throughput (images/s)"), (right, "p95 latency (ms)")], CONCURRENCY, "concurrent clients",
         f"EfficientNet-Lite0 on Triton (CPU): {host['cpu']}, {host['cores']} cores, {host['date']}", path)
     plt.close(fig)
+
+
+def batching_summary(result: dict) -> str:
+    """The four figures the Triton chapter quotes, from this run."""
+    q, host = result["ratios"], result["machine"]
+    batch = _row(result["results"], "api", True, 32)["avg_batch_size"]
+    return "\n".join([
+        "| measured in one run | value |", "|---|---:|",
+        f"| average batch at 32 concurrent clients (through the API) | {batch} |",
+        f"| model compute per image, batch 8 / batch 1 (ONNX Runtime alone) | "
+        f"{q['onnxruntime_per_image_batch8_over_batch1']}× |",
+        f"| throughput at 32 clients, batching on / off, through the API | {q['batching_throughput_gain_c32']}× |",
+        f"| p95 latency at 32 clients, batching on / off, through the API | {q['batching_p95_ratio_c32']}× |",
+        "", f"{host['cpu']}, {host['cores']} cores, {host['date']}, `study bench image-classification`.", ""])
 
 
 def table(result: dict) -> str:

@@ -70,6 +70,26 @@ def calibration_batch() -> np.ndarray:
                      for name in CALIBRATION_IMAGES])
 
 
+def chelsea_crops(start: int, count: int) -> list[bytes]:
+    """Distinct JPEGs of the same cat: crops of scikit-image's Chelsea, each offset by at least a
+    pixel, so no two give the same input tensor (the response cache would answer a repeat)."""
+    import io
+
+    import skimage.data
+    from PIL import Image
+
+    photo = skimage.data.chelsea()  # 300 x 451
+    jpegs = []
+    for i in range(start, start + count):
+        if i >= 1600:
+            raise ValueError("1,600 crops at most")
+        top, left = divmod(i, 40)
+        buffer = io.BytesIO()
+        Image.fromarray(photo[top:top + 260, left:left + 400]).save(buffer, "JPEG", quality=90)
+        jpegs.append(buffer.getvalue())
+    return jpegs
+
+
 def ensure_int8_model(report: Report = print) -> Path:
     """Build the int8 candidate once per machine; rebuilt when its recipe or its inputs change."""
     source = ensure_model(report)
@@ -92,12 +112,17 @@ def ensure_int8_model(report: Report = print) -> Path:
     return model
 
 
-def start_triton(run_dir: Path, dynamic_batching: bool = True, report: Report = print) -> LocalTriton:
+RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # as --cache-config in docker-compose.yml and the Helm chart
+
+
+def start_triton(run_dir: Path, dynamic_batching: bool = True, response_cache: bool = True,
+                 report: Report = print) -> LocalTriton:
     model = ensure_model(report)
     repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: model},
                                       run_dir / "model_repository", dynamic_batching)
     # As in compose: explicit model control, so that a new version is loaded only when asked.
-    triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log", explicit_models=(MODEL_NAME,))
+    triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log", explicit_models=(MODEL_NAME,),
+                         response_cache_bytes=RESPONSE_CACHE_BYTES if response_cache else 0)
     triton.start(report)
     return triton
 
@@ -136,9 +161,10 @@ class Stack:
 # --8<-- [start:stack]
 @contextmanager
 def running_stack(run_dir: Path, port: int | None = None, host: str = "127.0.0.1",
-                  dynamic_batching: bool = True, report: Report = print) -> Iterator[Stack]:
+                  dynamic_batching: bool = True, response_cache: bool = True,
+                  report: Report = print) -> Iterator[Stack]:
     """Triton with the model loaded, then the FastAPI service in front of it; both stopped on exit."""
-    triton = start_triton(run_dir, dynamic_batching, report)
+    triton = start_triton(run_dir, dynamic_batching, response_cache, report)
     try:
         report("starting the FastAPI service")
         service = start_service(triton, run_dir, port, host)
