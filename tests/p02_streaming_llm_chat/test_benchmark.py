@@ -8,12 +8,14 @@ import json
 import pytest
 
 from study.bench import streaming_llm_chat as bench
+from study.errors import StudyError
 
 
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",))
+    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None,
+                                                           backends=("llama.cpp",), only="streams")
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["concurrency"]) for r in result["results"]} == {
         (t, c) for t in ("api", "llm-server") for c in (1, 4, 16)}
@@ -23,3 +25,21 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert "| llama.cpp | API | 16 |" in md_path.read_text()
     example = example_path.read_text()
     assert example.startswith("event: token\n") and "event: done\n" in example
+
+
+def test_prefix_reuse_part_writes_json_and_table(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stack")
+    json_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",),
+                                   only="prefix-reuse")
+    result = json.loads(json_path.read_text())
+    assert {row["case"] for row in result["follow_ups"]} == set(bench.CASES)
+    kept, lost = result["summary"]
+    assert (kept["case"], lost["case"]) == bench.CASES
+    assert lost["computed_tokens_median"] > kept["computed_tokens_median"]  # token counts, not timings
+    assert "| llama.cpp | after another conversation |" in md_path.read_text()
+
+
+def test_an_unknown_part_is_refused(tmp_path):
+    with pytest.raises(StudyError, match="prefix-reuse"):
+        bench.run(tmp_path, only="nope")

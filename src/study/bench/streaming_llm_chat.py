@@ -1,6 +1,12 @@
-"""Benchmark of project 02: time to first token and tokens/s per stream at 1, 4 and 16 concurrent
-streams, through the service and straight to the LLM server, for llama.cpp and vLLM (CPU), in one
-run; plus the service's memory while it holds the most streams."""
+"""Benchmark of project 02, in two parts.
+
+``streams``: time to first token and tokens/s per stream at 1, 4 and 16 concurrent streams, through
+the service and straight to the LLM server, for llama.cpp and vLLM (CPU), in one run; plus the
+service's memory while it holds the most streams.
+
+``prefix-reuse``: a conversation's follow-up right after its first turn, against the same follow-up
+after another conversation ran in between, on both servers; each says how many prompt tokens came
+from its KV cache (llama.cpp in its log, vLLM in its metrics)."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from streaming_chat.services.context import TokenCounter  # noqa: E402
 from streaming_chat.settings import Settings  # noqa: E402
 from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import machine  # noqa: E402
+from study.errors import StudyError  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
 from study.stacks.streaming_llm_chat import ensure_tokenizer, running_stack  # noqa: E402
 
@@ -107,10 +114,25 @@ def example_stream(url: str) -> str:
         return "".join(line + "\n" for line in response.iter_lines())
 
 
+PARTS = ("streams", "prefix-reuse")
+
+
 def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
-        backends: tuple[str, ...] = ("llama.cpp", "vllm")) -> list[Path]:
+        backends: tuple[str, ...] = ("llama.cpp", "vllm"), only: str | None = None) -> list[Path]:
+    """Both parts, or ``only`` the one named."""
+    if only not in (None, *PARTS):
+        raise StudyError(f"no part {only!r} in this benchmark; one of {', '.join(PARTS)}")
     out = out or DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    if only in (None, "streams"):
+        paths += run_streams(out, scale, report, backends)
+    if only in (None, "prefix-reuse"):
+        paths += run_prefix_reuse(out, scale, report, backends)
+    return paths
+
+
+def run_streams(out: Path, scale: float, report: Callable[[str], None], backends: tuple[str, ...]) -> list[Path]:
     counter = TokenCounter(str(ensure_tokenizer(report)))
     max_tokens = max(8, int(64 * scale))
     rounds = max(1, int(2 * scale))
@@ -193,4 +215,93 @@ def table(result: dict, backends) -> str:
         lines.append(f"| {b}: TTFT p50 | " + " | ".join(f"{q[f'{b}_api_over_server_ttft_p50_c{c}']}×" for c in CONCURRENCY) + " |")
         lines.append(f"| {b}: tokens/s per stream | " + " | ".join(
             f"{q[f'{b}_api_over_server_tokens_per_s_c{c}']}×" for c in CONCURRENCY) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# A customer's first message, long enough that recomputing the history shows; it names the customer
+# first, so that two conversations share no more than the system prompt. Then a short follow-up.
+FIRST_MESSAGE = (
+    "Hello, this is customer {customer}. I am writing about my order placed on the 3rd of November: two "
+    "pairs of running shoes (size 42 and size 44), a rain jacket in dark blue and a set of three water "
+    "bottles. The order was shipped on the 5th to my office address in Berlin, Friedrichstrasse 100, and "
+    "the tracking page has said 'in transit' for sixteen days now. I contacted the courier twice; they "
+    "told me to ask you. The shoes were a birthday present for next Saturday. What are my options?")
+FOLLOW_UP = "Could you refund me instead of sending the parcel again?"
+OTHER_MESSAGE = "How do I change the e-mail address on my account?"
+CASES = ("right after its first turn", "after another conversation")
+
+
+def say(client: httpx.Client, conversation: str, content: str, max_tokens: int) -> float | None:
+    """Send one message; the service's time to first token (ms) for it."""
+    response = client.post(f"/v1/conversations/{conversation}/messages",
+                           json={"content": content, "stream": False, "max_tokens": max_tokens})
+    response.raise_for_status()
+    return response.json()["timings"]["ttft_ms"]
+
+
+# --8<-- [start:prefix-reuse-run]
+def follow_ups(stack, client: httpx.Client, customer: int, max_tokens: int) -> list[dict]:
+    """The same follow-up in two conversations: one sent right after its first turn, one after
+    another conversation's turn. How much of each prompt came from the server's KV cache."""
+    rows = []
+    for case, between in zip(CASES, (None, OTHER_MESSAGE)):
+        conversation = f"c{customer}-{time.monotonic_ns()}"
+        say(client, conversation, FIRST_MESSAGE.format(customer=f"{customer}-{len(rows)}"), max_tokens)
+        if between:
+            say(client, f"other-{time.monotonic_ns()}", between, max_tokens)
+        mark = stack.llm.prefix_cache_mark()
+        ttft = say(client, conversation, FOLLOW_UP, max_tokens)
+        rows.append({"case": case, "ttft_ms": ttft, **vars(stack.llm.prefix_reuse_since(mark))})
+    return rows
+# --8<-- [end:prefix-reuse-run]
+
+
+def run_prefix_reuse(out: Path, scale: float, report: Callable[[str], None],
+                     backends: tuple[str, ...]) -> list[Path]:
+    rounds, max_tokens = max(2, int(8 * scale)), 48
+    rows, summary = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            with running_stack(Path(tmp) / backend, report=report, service_env=LIMITS, backend=backend) as stack, \
+                    httpx.Client(base_url=stack.url, timeout=300) as client:
+                say(client, f"warm-{time.monotonic_ns()}", OTHER_MESSAGE, 8)
+                for i in range(rounds):
+                    report(f"{backend}: prefix reuse, round {i + 1} of {rounds}")
+                    rows += [{"backend": backend, **row} for row in follow_ups(stack, client, i, max_tokens)]
+            for case in CASES:
+                mine = [r for r in rows if (r["backend"], r["case"]) == (backend, case)]
+                summary[f"{backend}: {case}"] = {
+                    "backend": backend, "case": case,
+                    "ttft_p50_ms": round(float(np.median([r["ttft_ms"] for r in mine])), 1),
+                    "reused_tokens_median": int(np.median([r["reused"] for r in mine])),
+                    "computed_tokens_median": int(np.median([r["computed"] for r in mine]))}
+    ratios = {}
+    for backend in backends:
+        kept, lost = (summary[f"{backend}: {case}"] for case in CASES)
+        ratios[f"{backend}_ttft_after_other_over_right_after"] = round(lost["ttft_p50_ms"] / kept["ttft_p50_ms"], 2)
+        ratios[f"{backend}_computed_after_other_over_right_after"] = round(
+            lost["computed_tokens_median"] / max(1, kept["computed_tokens_median"]), 1)
+    result = {"benchmark": "streaming-llm-chat/prefix-reuse", "machine": machine(), "rounds": rounds,
+              "max_tokens": max_tokens, "follow_ups": rows, "summary": list(summary.values()), "ratios": ratios}
+    paths = [out / "prefix-reuse.json", out / "prefix-reuse.md"]
+    paths[0].write_text(json.dumps(result, indent=2) + "\n")
+    paths[1].write_text(prefix_reuse_table(result, backends))
+    return paths
+
+
+def prefix_reuse_table(result: dict, backends: tuple[str, ...]) -> str:
+    host, q = result["machine"], result["ratios"]
+    lines = [f"LLM servers on CPU (local mode), {host['cpu']}, {host['cores']} cores, {host['date']}, "
+             f"`study bench streaming-llm-chat --only prefix-reuse`; {result['rounds']} follow-ups per row, "
+             f"medians.", "",
+             "| server | the follow-up was sent | prompt tokens reused from the KV cache | prompt tokens computed "
+             "| TTFT p50 ms |", "|---|---|---:|---:|---:|"]
+    for row in result["summary"]:
+        lines.append(f"| {row['backend']} | {row['case']} | {row['reused_tokens_median']} | "
+                     f"{row['computed_tokens_median']} | {row['ttft_p50_ms']} |")
+    lines += ["", "| ratio (same run), after another conversation / right after | prompt tokens computed | TTFT |",
+              "|---|---:|---:|"]
+    for backend in backends:
+        lines.append(f"| {backend} | {q[f'{backend}_computed_after_other_over_right_after']}× | "
+                     f"{q[f'{backend}_ttft_after_other_over_right_after']}× |")
     return "\n".join(lines) + "\n"
