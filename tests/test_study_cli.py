@@ -40,6 +40,14 @@ def test_a_planned_project_says_so():
     assert "not built yet" in result.output
 
 
+@pytest.mark.parametrize(("project", "says"), [("streaming-llm-chat", "the parts streams, prefix-reuse"),
+                                               ("image-classification", "no parts")])
+def test_bench_only_names_a_part_the_benchmark_has(project, says):
+    result = runner.invoke(app, ["bench", project, "--only", "nope"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert says in result.output and "Traceback" not in result.output
+
+
 # A job started in the background by a script inherits SIGINT as ignored; Ctrl-C must still work.
 @pytest.mark.parametrize("inherited_sigint", [signal.SIG_DFL, signal.SIG_IGN], ids=["default", "ignored"])
 def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpeg_bytes, inherited_sigint):
