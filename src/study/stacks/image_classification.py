@@ -34,6 +34,7 @@ def expected_model_sha256() -> str:
     return (MODEL_BUILD_DIR / "model.onnx.sha256").read_text().split()[0]
 
 
+# --8<-- [start:model-checksum]
 def ensure_model(report: Report = print) -> Path:
     """Build model.onnx once per machine (torch export in its own environment), verify its checksum."""
     model = cache_dir() / "models" / MODEL_NAME / "model.onnx"
@@ -52,6 +53,7 @@ def ensure_model(report: Report = print) -> Path:
         raise StudyError(f"built model.onnx has SHA-256 {found}, expected {expected_model_sha256()} "
                          f"(see {MODEL_BUILD_DIR / 'requirements.txt'} for the pinned versions)")
     return model
+# --8<-- [end:model-checksum]
 
 
 # Calibration images for the int8 build: none of them is a check image of the rollout tests.

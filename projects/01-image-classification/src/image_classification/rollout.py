@@ -105,9 +105,11 @@ def main() -> None:
     parser.add_argument("--golden", type=Path, required=True, help="a folder of images of known class")
     args = parser.parse_args()
     versions = ModelVersions(grpcclient.InferenceServerClient(args.triton_url), args.model)
+    # --8<-- [start:exit-code]
     outcome = roll_out(versions, args.version, load_golden(args.golden))
     print(json.dumps(asdict(outcome)))
-    raise SystemExit(0 if outcome.promoted else 1)
+    raise SystemExit(0 if outcome.promoted else 1)  # a release job fails on a rolled-back candidate
+    # --8<-- [end:exit-code]
 
 
 if __name__ == "__main__":
