@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -31,19 +32,25 @@ def ensure_tokenizer(report: Report = print) -> Path:
 @dataclass
 class ChatStack:
     redis: LocalRedis
-    llm: LocalLlamaCpp | LocalVllm
+    llm: LocalLlamaCpp | LocalVllm  # the first replica
     run_dir: Path
     service_env: dict[str, str]
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"
     service: ManagedProcess | None = None
+    more_replicas: list[LocalLlamaCpp | LocalVllm] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def replicas(self) -> list[LocalLlamaCpp | LocalVllm]:
+        return [self.llm, *self.more_replicas]
+
     def start_service(self) -> None:
         env = {"CHAT_LLM_BASE_URL": self.llm.base_url, "CHAT_REDIS_URL": self.redis.url,
+               "CHAT_LLM_REPLICA_URLS": json.dumps([replica.base_url for replica in self.more_replicas]),
                "CHAT_TOKENIZER_FILE": str(ensure_tokenizer()), **self.service_env}
         self.service = ManagedProcess(
             "streaming-llm-chat API",
@@ -68,26 +75,33 @@ BACKENDS = {"llama.cpp": LocalLlamaCpp, "vllm": LocalVllm}
 @contextmanager
 def running_stack(run_dir: Path, port: int | None = None, host: str = "127.0.0.1",
                   report: Report = print, service_env: dict[str, str] | None = None,
-                  backend: str | None = None) -> Iterator[ChatStack]:
+                  backend: str | None = None, replicas: int = 1) -> Iterator[ChatStack]:
     """Redis and the LLM server, then the chat service; all stopped on exit.
     ``backend``: "llama.cpp" (default; fast start) or "vllm" (production server code, ~1 min start);
-    ``study up`` reads it from STUDY_LLM_BACKEND."""
+    ``study up`` reads it from STUDY_LLM_BACKEND. ``replicas``: how many LLM servers to start."""
     backend = backend or os.environ.get("STUDY_LLM_BACKEND", "llama.cpp")
     if backend not in BACKENDS:
         raise StudyError(f"unknown LLM backend {backend!r}; one of {', '.join(BACKENDS)}")
     redis = LocalRedis(run_dir / "redis")
-    llm = BACKENDS[backend](run_dir / "logs" / f"{backend}.log")
-    stack = ChatStack(redis, llm, run_dir, service_env or {}, port=port or free_port(), host=host)
+    # Replicas on one machine split its cores: llama.cpp's threads spin while they wait, and two
+    # servers whose threads outnumber the cores slow each other down many times over.
+    per_replica = {"threads": max(1, (os.cpu_count() or 2) // replicas)} if backend == "llama.cpp" else {}
+    llm, *more = (BACKENDS[backend](run_dir / "logs" / (f"{backend}.log" if i == 0 else f"{backend}-{i}.log"),
+                                    **per_replica) for i in range(replicas))
+    stack = ChatStack(redis, llm, run_dir, service_env or {}, port=port or free_port(), host=host,
+                      more_replicas=more)
     try:
         report("starting Redis")
         redis.start()
         ensure_tokenizer(report)
-        report(f"starting the {backend} OpenAI-compatible server (SmolLM2-135M-Instruct)")
-        llm.start(report)
+        for replica in stack.replicas:
+            report(f"starting the {backend} OpenAI-compatible server (SmolLM2-135M-Instruct)")
+            replica.start(report)
         report("starting the FastAPI service")
         stack.start_service()
         yield stack
     finally:
         stack.stop_service()
-        llm.stop()
+        for replica in stack.replicas:
+            replica.stop()
         redis.stop()

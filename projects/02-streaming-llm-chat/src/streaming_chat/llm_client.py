@@ -28,7 +28,7 @@ class LLMClient:
         # Retries would re-run generations the client may already be reading: fail fast instead.
         self._client = openai.AsyncOpenAI(base_url=base_url, api_key="not-needed", timeout=timeout_s,
                                           max_retries=0)
-        self.model = model
+        self.base_url, self.model = base_url, model
 
     async def close(self) -> None:
         await self._client.close()

@@ -18,6 +18,7 @@ from streaming_chat.logging_config import AccessLogMiddleware, configure_logging
 from streaming_chat.services.admission import Admission
 from streaming_chat.services.chat import ChatService
 from streaming_chat.services.context import TokenCounter
+from streaming_chat.services.routing import LLMRouter
 from streaming_chat.settings import Settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -29,7 +30,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        llm = LLMClient(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
+        llm = LLMRouter([LLMClient(url, settings.llm_model, settings.llm_timeout_s)
+                         for url in (settings.llm_base_url, *settings.llm_replica_urls)], settings.llm_routing)
         store = ConversationStore(settings.redis_url, settings.history_ttl_s, settings.max_history_messages)
         counter = TokenCounter(settings.tokenizer_file)
         counter.count("warm-up")  # load the tokenizer now, not on the first message

@@ -15,3 +15,6 @@ ACTIVE_STREAMS = Gauge("chat_active_streams", "Generations in flight on this ins
 QUEUE_DEPTH = Gauge("chat_queue_depth", "Requests waiting for a generation slot.")
 REJECTED = Counter("chat_rejected_requests", "Requests refused before generation.", ["reason"])
 CANCELLED = Counter("chat_cancelled_generations", "Generations stopped because the client left.")
+LLM_REQUESTS = Counter("chat_llm_requests", "Turns answered, by LLM server replica.", ["replica"])
+LLM_FAILOVERS = Counter("chat_llm_failovers", "Turns a replica could not start, passed to the next one.",
+                        ["replica"])

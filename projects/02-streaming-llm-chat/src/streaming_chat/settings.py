@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -10,6 +12,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_")
 
     llm_base_url: str = Field("http://localhost:8080/v1", description="OpenAI-compatible API root.")
+    llm_replica_urls: list[str] = Field(default_factory=list, description=(
+        "More replicas of the same LLM server (a JSON list); a turn goes to one of them, see llm_routing."))
+    llm_routing: Literal["affinity", "round-robin"] = Field("affinity", description=(
+        "affinity: a conversation stays on one replica, whose prefix cache holds its history; "
+        "round-robin: turns spread evenly over the replicas."))
     llm_model: str = Field("local", description="Model name the LLM server knows.")
     llm_timeout_s: float = Field(60.0, gt=0)
     redis_url: str = "redis://localhost:6379/0"

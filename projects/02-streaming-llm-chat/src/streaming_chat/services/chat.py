@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from streaming_chat import metrics
 from streaming_chat.conversation_store import ConversationFull, ConversationStore
-from streaming_chat.llm_client import LLMClient, LLMUnavailable
+from streaming_chat.llm_client import LLMUnavailable
 from streaming_chat.services.admission import Admission
 from streaming_chat.services.context import TokenCounter, build_prompt
+from streaming_chat.services.routing import LLMRouter
 from streaming_chat.settings import Settings
 
 
@@ -24,7 +25,7 @@ class TurnEvent:
 
 
 class ChatService:
-    def __init__(self, settings: Settings, llm: LLMClient, store: ConversationStore,
+    def __init__(self, settings: Settings, llm: LLMRouter, store: ConversationStore,
                  counter: TokenCounter, admission: Admission):
         self.settings, self.llm, self.store = settings, llm, store
         self.counter, self.admission = counter, admission
@@ -64,7 +65,7 @@ class Turn:
         finish_reason = None
         finished = False
         try:
-            async for delta in self.chat.llm.stream(self.prompt, self.max_tokens):
+            async for delta in self.chat.llm.stream(self.conversation_id, self.prompt, self.max_tokens):
                 if delta.completion_tokens is not None:
                     usage = {"prompt_tokens": delta.prompt_tokens, "completion_tokens": delta.completion_tokens}
                 finish_reason = delta.finish_reason or finish_reason
