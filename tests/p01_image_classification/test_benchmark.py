@@ -14,7 +14,7 @@ from study.bench import image_classification as bench
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md = bench.run(
+    json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md, quantization_md = bench.run(
         tmp_path, scale=0.05, report=lambda _: None)
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["dynamic_batching"], r["concurrency"]) for r in result["results"]} == {
@@ -37,5 +37,7 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert cache_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| triton | on |" in cache_md.read_text()
     assert "average batch at 32 concurrent clients" in summary_md.read_text()
+    assert result["quantization"]["int8_mb"] < result["quantization"]["fp32_mb"] / 3
+    assert "| ms per image, batch 8 |" in quantization_md.read_text()
     example = json.loads(example_path.read_text())
     assert "cat" in example["predictions"][0]["label"] and len(example["predictions"]) == 3

@@ -1,6 +1,7 @@
 """Benchmark of project 01: the API at concurrency 1, 8 and 32 with Triton's dynamic batching on
 and off, and Triton called directly; then a traffic mix with repeated images, Triton's response
-cache off and on. All in one run on one machine so the ratios are fair."""
+cache off and on; and the int8 build against float32 in ONNX Runtime. All in one run on one
+machine so the ratios are fair."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from image_classification.services.preprocessing import decode_image, to_model_i
 from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import closed_loop, machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
-from study.stacks.image_classification import MODEL_NAME, chelsea_crops, ensure_model, running_stack  # noqa: E402
+from study.stacks.image_classification import (MODEL_NAME, chelsea_crops, ensure_int8_model,  # noqa: E402
+                                               ensure_model, running_stack)
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "01-image-classification" / "results"
 CONCURRENCY = (1, 8, 32)
@@ -133,6 +135,37 @@ def model_compute_per_image(model_path: Path, tensor: np.ndarray, repeats: int) 
     return {size: round(float(np.median(ms)), 2) for size, ms in timings.items()}
 
 
+def int8_against_fp32(fp32: Path, int8: Path, tensor: np.ndarray, repeats: int) -> dict:
+    """ONNX Runtime alone, the two builds taking turns: median ms per image at batch 1 and 8."""
+    sessions = {name: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+                for name, path in (("fp32", fp32), ("int8", int8))}
+    batches = {size: np.repeat(tensor, size, axis=0) for size in (1, 8)}
+    timings: dict[tuple[str, int], list[float]] = {(n, b): [] for n in sessions for b in batches}
+    for name, session in sessions.items():
+        for batch in batches.values():
+            session.run(None, {"input": batch})  # warm-up
+    for _ in range(repeats):
+        for (name, size), found in timings.items():
+            started = time.perf_counter()
+            sessions[name].run(None, {"input": batches[size]})
+            found.append((time.perf_counter() - started) * 1000 / size)
+    ms = {f"{name}_batch{size}_ms": round(float(np.median(found)), 2) for (name, size), found in timings.items()}
+    return {**ms, "fp32_mb": round(fp32.stat().st_size / 1e6, 1), "int8_mb": round(int8.stat().st_size / 1e6, 1),
+            "int8_over_fp32_batch1": round(ms["int8_batch1_ms"] / ms["fp32_batch1_ms"], 2),
+            "int8_over_fp32_batch8": round(ms["int8_batch8_ms"] / ms["fp32_batch8_ms"], 2)}
+
+
+def quantization_table(result: dict) -> str:
+    q, host = result["quantization"], result["machine"]
+    return "\n".join([
+        "| ONNX Runtime on CPU, same run | float32 (version 1) | int8 (version 2) | int8 / float32 |",
+        "|---|---:|---:|---:|",
+        f"| file size | {q['fp32_mb']} MB | {q['int8_mb']} MB | {round(q['int8_mb'] / q['fp32_mb'], 2)}× |",
+        f"| ms per image, batch 1 | {q['fp32_batch1_ms']} | {q['int8_batch1_ms']} | {q['int8_over_fp32_batch1']}× |",
+        f"| ms per image, batch 8 | {q['fp32_batch8_ms']} | {q['int8_batch8_ms']} | {q['int8_over_fp32_batch8']}× |",
+        "", f"{host['cpu']}, {host['cores']} cores, {host['date']}, `study bench image-classification`.", ""])
+
+
 def example_response(url: str, image: bytes) -> dict:
     """One real answer of the API, shown on the docs page as the example."""
     response = httpx.post(f"{url}/v1/classify", params={"top_k": 3},
@@ -165,6 +198,9 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
     cache_rows: list[dict] = []
     report("measuring ONNX Runtime alone at batch 1, 8, 32")
     compute = model_compute_per_image(ensure_model(report), tensor, repeats=max(3, int(30 * scale)))
+    report("measuring the int8 build against float32 (ONNX Runtime alone)")
+    quantization = int8_against_fp32(ensure_model(report), ensure_int8_model(report), tensor,
+                                     repeats=max(3, int(30 * scale)))
     with tempfile.TemporaryDirectory() as tmp:
         # The batching runs send one image over and over: with the response cache on they would
         # measure the cache, not the model. So these stacks run without it.
@@ -191,12 +227,14 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
                     cache_rows.append(measure_cache(target, cache, stack.triton.metrics_url, load))
     result = {"benchmark": "image-classification", "machine": machine(), "model": MODEL_NAME,
               "image": "scikit-image chelsea (451x300 JPEG)", "requests": counts,
-              "onnxruntime_ms_per_image": compute, "results": rows, "ratios": ratios(rows, compute),
+              "onnxruntime_ms_per_image": compute, "quantization": quantization,
+              "results": rows, "ratios": ratios(rows, compute),
               "response_cache": {"workload": {"requests": len(mix), "distinct_images": len(set(mix)),
                                               "concurrency": CACHE_CONCURRENCY},
                                  "results": cache_rows, "ratios": cache_ratios(cache_rows)}}
     paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md", out / "example-response.json",
-             out / "response-cache.png", out / "response-cache.md", out / "batching-summary.md"]
+             out / "response-cache.png", out / "response-cache.md", out / "batching-summary.md",
+             out / "quantization.md"]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")
     chart(rows, result["machine"], paths[1])
     paths[2].write_text(table(result))
@@ -204,6 +242,7 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
     cache_chart(cache_rows, result["machine"], paths[4])
     paths[5].write_text(cache_table(result))
     paths[6].write_text(batching_summary(result))
+    paths[7].write_text(quantization_table(result))
     return paths
 
 
