@@ -43,10 +43,14 @@ def cpu_twin_config(production: str, dynamic_batching: bool = True) -> str:
 
 
 def build_cpu_repository(
-    production_repo: Path, models: dict[str, Path], dest: Path, dynamic_batching: bool = True
+    production_repo: Path, models: dict[str, Path], dest: Path, dynamic_batching: bool = True,
+    as_is: tuple[str, ...] = (),
 ) -> Path:
-    """Write the CPU twin of each model in ``models`` (name -> built model.onnx) under ``dest``."""
+    """Write the CPU twin of each model in ``models`` (name -> built model.onnx) under ``dest``, and
+    copy the models in ``as_is`` unchanged: python-backend steps and ensembles run on CPU as they are."""
     shutil.rmtree(dest, ignore_errors=True)
+    for name in as_is:
+        shutil.copytree(production_repo / name, dest / name, ignore=shutil.ignore_patterns(".gitkeep"))
     for name, onnx_file in models.items():
         source = production_repo / name / "config.pbtxt"
         twin = cpu_twin_config(source.read_text(), dynamic_batching)

@@ -14,8 +14,8 @@ from study.bench import image_classification as bench
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md, quantization_md = bench.run(
-        tmp_path, scale=0.05, report=lambda _: None)
+    (json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md, quantization_md,
+     ensemble_md) = bench.run(tmp_path, scale=0.05, report=lambda _: None)
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["dynamic_batching"], r["concurrency"]) for r in result["results"]} == {
         (t, b, c) for t in ("api", "triton") for b in (True, False) for c in (1, 8, 32)}
@@ -39,5 +39,8 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert "average batch at 32 concurrent clients" in summary_md.read_text()
     assert result["quantization"]["int8_mb"] < result["quantization"]["fp32_mb"] / 3
     assert "| ms per image, batch 8 |" in quantization_md.read_text()
+    network, ensemble = result["ensemble"]
+    assert network["request_bytes"] == 4 * ensemble["request_bytes"] and ensemble["errors"] == 0
+    assert "the ensemble, uint8 crop" in ensemble_md.read_text()
     example = json.loads(example_path.read_text())
     assert "cat" in example["predictions"][0]["label"] and len(example["predictions"]) == 3

@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 import yaml
 
-from study.stacks.image_classification import PROJECT_DIR, RESPONSE_CACHE_BYTES
+from study.stacks.image_classification import LOADED_AT_START, PROJECT_DIR, RESPONSE_CACHE_BYTES
+
+LOADED = {f"--load-model={name}" for name in LOADED_AT_START}  # as the local stack
 
 DASHBOARD = PROJECT_DIR / "observability/grafana/dashboards/image-classification.json"
 PROMQL_FUNCTIONS = {"sum", "rate", "increase", "histogram_quantile", "by", "le", "avg", "max", "min"}
@@ -31,7 +33,7 @@ def test_base_compose_file_is_valid_and_runs_without_a_gpu():
     assert {"api", "triton", "model-export", "prometheus", "grafana"} <= set(config["services"])
     triton = config["services"]["triton"]
     assert "--model-config-name=cpu" in triton["command"]
-    assert {"--model-control-mode=explicit", "--load-model=efficientnet_lite0"} <= set(triton["command"])
+    assert {"--model-control-mode=explicit", *LOADED} <= set(triton["command"])
     assert f"--cache-config=local,size={RESPONSE_CACHE_BYTES}" in triton["command"]  # as the local stack
     assert "deploy" not in triton
     assert config["services"]["api"]["environment"]["IMGCLS_TRITON_URL"] == "triton:8001"
@@ -40,7 +42,7 @@ def test_base_compose_file_is_valid_and_runs_without_a_gpu():
 def test_gpu_override_reserves_a_gpu_and_uses_the_production_config():
     triton = compose_config("docker-compose.yml", "compose.gpu.yaml")["services"]["triton"]
     assert "--model-config-name=cpu" not in triton["command"]
-    assert {"--model-control-mode=explicit", "--load-model=efficientnet_lite0",
+    assert {"--model-control-mode=explicit", *LOADED,
             f"--cache-config=local,size={RESPONSE_CACHE_BYTES}"} <= set(triton["command"])
     device = triton["deploy"]["resources"]["reservations"]["devices"][0]
     assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]

@@ -16,7 +16,7 @@ import yaml
 from image_classification.main import create_app
 from image_classification.settings import Settings
 from study.paths import REPO_ROOT
-from study.stacks.image_classification import PROJECT_DIR, RESPONSE_CACHE_BYTES
+from study.stacks.image_classification import LOADED_AT_START, PROJECT_DIR, RESPONSE_CACHE_BYTES
 
 CHART = PROJECT_DIR / "helm" / "image-classification"
 KUBERNETES = "1.31"
@@ -88,7 +88,8 @@ def test_triton_probes_answer_on_a_real_triton(chart, stack):
         assert httpx.get(f"{stack.triton.http_url}{path}").status_code == 200, probe
     assert "--strict-readiness=true" in triton["args"]
     # Explicit model control, as in compose and the local stack: rollouts load versions on request.
-    assert {"--model-control-mode=explicit", "--load-model=efficientnet_lite0"} <= set(triton["args"])
+    assert {"--model-control-mode=explicit", *(f"--load-model={name}" for name in LOADED_AT_START)} <= set(
+        triton["args"])
 
 
 def test_response_cache_size_is_the_local_stacks_and_zero_turns_it_off(chart):

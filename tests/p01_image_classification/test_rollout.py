@@ -30,9 +30,9 @@ from polling import eventually
 
 from image_classification.rollout import Golden, ModelVersions, roll_out
 from image_classification.services.classifier import softmax
-from image_classification.services.preprocessing import to_model_input
-from study.stacks.image_classification import (MODEL_NAME, Stack, ensure_int8_model, ensure_model,
-                                               running_stack)
+from image_classification.services.preprocessing import center_crop, to_model_input
+from study.stacks.image_classification import (ENSEMBLE_NAME, MODEL_NAME, Stack, ensure_int8_model,
+                                               ensure_model, running_stack)
 from study.triton_local import add_cpu_version
 
 from .conftest import jpeg_bytes
@@ -206,3 +206,18 @@ def test_a_candidate_that_fails_to_load_leaves_the_serving_version_in_place(roll
     assert "failed to load" in outcome.reason
     assert set(traffic.all()) == {(200, previous)}
     assert versions.serving() == [previous]
+
+
+def test_the_ensemble_follows_the_version_the_network_serves(rollout_stack, versions):
+    """Its step names efficientnet_lite0 at version -1: a rollout changes both entry points at once."""
+    versions.serve("2")  # the int8 build, whose answers differ from version 1's
+    photo = Image.fromarray(skimage.data.coffee())
+    crop, tensor = center_crop(photo)[None], to_model_input(photo)[None]
+    image = grpcclient.InferInput("image", list(crop.shape), "UINT8")
+    image.set_data_from_numpy(crop)
+    through_ensemble = versions.client.infer(ENSEMBLE_NAME, [image]).as_numpy("logits")
+    def served_by(version: str) -> np.ndarray:
+        served = grpcclient.InferInput("input", list(tensor.shape), "FP32")
+        served.set_data_from_numpy(tensor)
+        return versions.client.infer(MODEL_NAME, [served], model_version=version).as_numpy("logits")
+    assert np.array_equal(through_ensemble, served_by("2"))

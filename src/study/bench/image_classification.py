@@ -25,12 +25,12 @@ import skimage.data  # noqa: E402
 import tritonclient.grpc.aio as grpcclient  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from image_classification.services.preprocessing import decode_image, to_model_input  # noqa: E402
+from image_classification.services.preprocessing import center_crop, decode_image, to_model_input  # noqa: E402
 from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import closed_loop, machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
-from study.stacks.image_classification import (MODEL_NAME, chelsea_crops, ensure_int8_model,  # noqa: E402
-                                               ensure_model, running_stack)
+from study.stacks.image_classification import (ENSEMBLE_NAME, MODEL_NAME, chelsea_crops,  # noqa: E402
+                                               ensure_int8_model, ensure_model, running_stack)
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "01-image-classification" / "results"
 CONCURRENCY = (1, 8, 32)
@@ -84,17 +84,20 @@ async def load_api(url: str, images: list[bytes], concurrency: int, requests: in
         return await closed_loop(send, concurrency, requests)
 
 
-async def load_triton(grpc_url: str, tensors: list[np.ndarray], concurrency: int, requests: int):
+async def load_triton(grpc_url: str, tensors: list[np.ndarray], concurrency: int, requests: int,
+                      model: str = MODEL_NAME):
+    """Straight to Triton: float32 tensors to the network, or uint8 crops to the ensemble."""
     client = grpcclient.InferenceServerClient(grpc_url)
+    name, datatype = ("input", "FP32") if tensors[0].dtype == np.float32 else ("image", "UINT8")
     try:
         sent = 0
         async def send(tensor: np.ndarray | None = None) -> bool:
             nonlocal sent
             if tensor is None:
                 tensor, sent = tensors[sent % len(tensors)], sent + 1
-            inputs = grpcclient.InferInput("input", list(tensor.shape), "FP32")
+            inputs = grpcclient.InferInput(name, list(tensor.shape), datatype)
             inputs.set_data_from_numpy(tensor)
-            await client.infer(MODEL_NAME, [inputs])
+            await client.infer(model, [inputs])
             return True
         await send(np.zeros_like(tensors[0]))
         return await closed_loop(send, concurrency, requests)
@@ -166,6 +169,20 @@ def quantization_table(result: dict) -> str:
         "", f"{host['cpu']}, {host['cores']} cores, {host['date']}, `study bench image-classification`.", ""])
 
 
+def ensemble_table(result: dict) -> str:
+    host = result["machine"]
+    network, ensemble = result["ensemble"]
+    lines = ["| Triton direct, 8 clients, same run | request body | images/s | p50 ms | p95 ms |",
+             "|---|---:|---:|---:|---:|"]
+    for row, label in ((network, "the network, float32 tensor"), (ensemble, "the ensemble, uint8 crop")):
+        lines.append(f"| {label} | {row['request_bytes'] // 1024} KiB | {row['throughput_rps']:.1f} | "
+                     f"{row['p50_ms']:.1f} | {row['p95_ms']:.1f} |")
+    lines += ["", f"Ensemble / network: throughput {ensemble['throughput_rps'] / network['throughput_rps']:.2f}×, "
+              f"p50 {ensemble['p50_ms'] / network['p50_ms']:.2f}×. {host['cpu']}, {host['cores']} cores, "
+              f"{host['date']}, `study bench image-classification` (response cache off).", ""]
+    return "\n".join(lines)
+
+
 def example_response(url: str, image: bytes) -> dict:
     """One real answer of the API, shown on the docs page as the example."""
     response = httpx.post(f"{url}/v1/classify", params={"top_k": 3},
@@ -196,6 +213,7 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
     mix_tensors = [to_model_input(decode_image(jpeg, 10**8))[None] for jpeg in mix]
     rows: list[dict] = []
     cache_rows: list[dict] = []
+    ensemble_rows: list[dict] = []
     report("measuring ONNX Runtime alone at batch 1, 8, 32")
     compute = model_compute_per_image(ensure_model(report), tensor, repeats=max(3, int(30 * scale)))
     report("measuring the int8 build against float32 (ONNX Runtime alone)")
@@ -212,6 +230,12 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
                                 lambda c: load_api(stack.url, [image], c, counts[c]))
                 if batching:
                     example = example_response(stack.url, image)  # a warm service, no load
+                    report("measuring the ensemble (uint8 crops) against the network (float32 tensors)")
+                    crop = center_crop(decode_image(image, 10**8))[None]
+                    for model, payload in ((MODEL_NAME, tensor), (ENSEMBLE_NAME, crop)):
+                        result = asyncio.run(load_triton(stack.triton.grpc_url, [payload], CACHE_CONCURRENCY,
+                                                         counts[8], model))
+                        ensemble_rows.append({"model": model, "request_bytes": payload.nbytes, **result.as_dict()})
                 report(f"measuring Triton directly (gRPC), dynamic batching {'on' if batching else 'off'}")
                 rows += measure("triton", batching, stack.triton.metrics_url,
                                 lambda c: load_triton(stack.triton.grpc_url, [tensor], c, counts[c]))
@@ -229,12 +253,13 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
               "image": "scikit-image chelsea (451x300 JPEG)", "requests": counts,
               "onnxruntime_ms_per_image": compute, "quantization": quantization,
               "results": rows, "ratios": ratios(rows, compute),
+              "ensemble": ensemble_rows,
               "response_cache": {"workload": {"requests": len(mix), "distinct_images": len(set(mix)),
                                               "concurrency": CACHE_CONCURRENCY},
                                  "results": cache_rows, "ratios": cache_ratios(cache_rows)}}
     paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md", out / "example-response.json",
              out / "response-cache.png", out / "response-cache.md", out / "batching-summary.md",
-             out / "quantization.md"]
+             out / "quantization.md", out / "ensemble.md"]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")
     chart(rows, result["machine"], paths[1])
     paths[2].write_text(table(result))
@@ -243,6 +268,7 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
     paths[5].write_text(cache_table(result))
     paths[6].write_text(batching_summary(result))
     paths[7].write_text(quantization_table(result))
+    paths[8].write_text(ensemble_table(result))
     return paths
 
 

@@ -46,8 +46,8 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
 
 
 # --8<-- [start:preprocess]
-def to_model_input(image: Image.Image) -> np.ndarray:
-    """RGB, shorter side to 256, centre crop 224x224, CHW float32 scaled as (x - 127) / 128."""
+def center_crop(image: Image.Image) -> np.ndarray:
+    """RGB, shorter side to 256, centre crop 224x224: uint8, height x width x channels."""
     image = image.convert("RGB")
     scale = RESIZE_TO / min(image.size)
     resized = image.resize(
@@ -56,7 +56,11 @@ def to_model_input(image: Image.Image) -> np.ndarray:
     )
     left = (resized.width - IMAGE_SIZE) // 2
     top = (resized.height - IMAGE_SIZE) // 2
-    crop = resized.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
-    pixels = np.asarray(crop, dtype=np.float32)  # HWC, 0..255
+    return np.asarray(resized.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE)))
+
+
+def to_model_input(image: Image.Image) -> np.ndarray:
+    """The crop as the model takes it: CHW float32 scaled as (x - 127) / 128."""
+    pixels = center_crop(image).astype(np.float32)  # HWC, 0..255
     return ((pixels - 127.0) / 128.0).transpose(2, 0, 1).copy()  # CHW
 # --8<-- [end:preprocess]
