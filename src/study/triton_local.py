@@ -43,20 +43,22 @@ def cpu_twin_config(production: str, dynamic_batching: bool = True) -> str:
 
 
 def build_cpu_repository(
-    production_repo: Path, models: dict[str, Path], dest: Path, dynamic_batching: bool = True,
-    as_is: tuple[str, ...] = (),
+    production_repo: Path, models: dict[str, Path], dest: Path, dynamic_batching: bool = True
 ) -> Path:
-    """Write the CPU twin of each model in ``models`` (name -> built model.onnx) under ``dest``, and
-    copy the models in ``as_is`` unchanged: python-backend steps and ensembles run on CPU as they are."""
+    """Write the CPU twin of each model in ``models`` (name -> built model.onnx) under ``dest``.
+    Every other model of the repository (python-backend steps, ensembles) runs on CPU as it is, so
+    it is copied unchanged; an ONNX model left out of ``models`` has no file to serve and is an error."""
     shutil.rmtree(dest, ignore_errors=True)
-    for name in as_is:
-        shutil.copytree(production_repo / name, dest / name, ignore=shutil.ignore_patterns(".gitkeep"))
-    for name, onnx_file in models.items():
-        source = production_repo / name / "config.pbtxt"
-        twin = cpu_twin_config(source.read_text(), dynamic_batching)
-        (dest / name).mkdir(parents=True)
-        (dest / name / "config.pbtxt").write_text(twin)
-        add_cpu_version(dest, name, "1", onnx_file)
+    for source in sorted(production_repo.glob("*/config.pbtxt")):
+        name = source.parent.name
+        if name in models:
+            (dest / name).mkdir(parents=True)
+            (dest / name / "config.pbtxt").write_text(cpu_twin_config(source.read_text(), dynamic_batching))
+            add_cpu_version(dest, name, "1", models[name])
+        elif text_format.Parse(source.read_text(), mc.ModelConfig()).platform == "onnxruntime_onnx":
+            raise ValueError(f"{name}: an ONNX model with no built model.onnx given for it")
+        else:
+            shutil.copytree(source.parent, dest / name, ignore=shutil.ignore_patterns(".gitkeep"))
     return dest
 
 

@@ -13,7 +13,7 @@ import pytest
 import skimage.data
 import tritonclient.grpc as grpcclient
 from PIL import Image
-from tritonclient.utils import InferenceServerException
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 from image_classification.services.preprocessing import center_crop, to_model_input
 from study.stacks.image_classification import ENSEMBLE_NAME, MODEL_NAME
@@ -31,7 +31,7 @@ def triton(stack) -> Iterator[grpcclient.InferenceServerClient]:
 
 
 def infer(client: grpcclient.InferenceServerClient, model: str, name: str, array: np.ndarray) -> np.ndarray:
-    tensor = grpcclient.InferInput(name, list(array.shape), "UINT8" if array.dtype == np.uint8 else "FP32")
+    tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
     tensor.set_data_from_numpy(array)
     return client.infer(model, [tensor]).as_numpy("logits")
 

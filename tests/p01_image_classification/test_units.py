@@ -17,8 +17,8 @@ from image_classification.services.preprocessing import (
     decode_image,
     to_model_input,
 )
-from study.stacks.image_classification import PROJECT_DIR
-from study.triton_local import cpu_twin_config
+from study.stacks.image_classification import ENSEMBLE_NAME, MODEL_NAME, PROJECT_DIR
+from study.triton_local import build_cpu_repository, cpu_twin_config
 
 PRODUCTION_CONFIG = (PROJECT_DIR / "model_repository/efficientnet_lite0/config.pbtxt").read_text()
 
@@ -45,6 +45,22 @@ def test_cpu_twin_without_batching_has_no_batcher_but_keeps_the_batch_axis():
 def test_cpu_twin_refuses_models_it_cannot_run():
     with pytest.raises(ValueError):
         cpu_twin_config('name: "m"\nplatform: "tensorrt_plan"\n')
+
+
+def test_local_repository_twins_the_onnx_model_and_copies_the_ensemble_and_its_step(tmp_path):
+    built = tmp_path / "model.onnx"  # the path the twin links to; Triton is not started here
+    repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: built}, tmp_path / "repo")
+    assert sorted(p.name for p in repository.iterdir()) == sorted([MODEL_NAME, ENSEMBLE_NAME, "normalize"])
+    assert parse((repository / MODEL_NAME / "config.pbtxt").read_text()).backend == "python"
+    assert (repository / MODEL_NAME / "1" / "model.onnx").resolve() == built.resolve()
+    assert (repository / "normalize/1/model.py").read_text() == (
+        PROJECT_DIR / "model_repository/normalize/1/model.py").read_text()
+    assert (repository / ENSEMBLE_NAME / "1").is_dir() and not any((repository / ENSEMBLE_NAME / "1").iterdir())
+
+
+def test_local_repository_refuses_an_onnx_model_without_its_file(tmp_path):
+    with pytest.raises(ValueError, match=MODEL_NAME):
+        build_cpu_repository(PROJECT_DIR / "model_repository", {}, tmp_path / "repo")
 
 
 def test_cpu_config_for_compose_differs_from_production_only_in_device():

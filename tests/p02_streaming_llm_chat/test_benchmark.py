@@ -33,7 +33,7 @@ def test_prefix_reuse_part_writes_json_and_table(tmp_path, base_url_option):
     json_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",),
                                    only="prefix-reuse")
     result = json.loads(json_path.read_text())
-    assert {row["case"] for row in result["follow_ups"]} == set(bench.CASES)
+    assert {row["case"] for row in result["follow_ups"]} == {*bench.CASES, bench.OTHER_TURN}
     kept, lost = result["summary"]
     assert (kept["case"], lost["case"]) == bench.CASES
     assert lost["computed_tokens_median"] > kept["computed_tokens_median"]  # token counts, not timings

@@ -8,35 +8,19 @@ import uuid
 
 import httpx
 
-from study.bench.streaming_llm_chat import FIRST_MESSAGE, FOLLOW_UP, OTHER_MESSAGE
+from study.bench import streaming_llm_chat as bench
 from study.llm_local import PrefixReuse
 
 VLLM_BLOCK_TOKENS = 128  # vLLM's CPU backend caches whole blocks of 128 tokens (16 on GPUs)
 
 
-def say(client: httpx.Client, conversation: str, content: str) -> None:
-    response = client.post(f"/v1/conversations/{conversation}/messages",
-                           json={"content": content, "stream": False, "max_tokens": 24})
-    assert response.status_code == 200, response.text
-
-
-def reuse(stack, client: httpx.Client, conversation: str, content: str) -> PrefixReuse:
-    mark = stack.llm.prefix_cache_mark()
-    say(client, conversation, content)
-    return stack.llm.prefix_reuse_since(mark)
-
-
 def follow_ups(stack) -> tuple[PrefixReuse, PrefixReuse, PrefixReuse]:
-    """(follow-up right after its first turn, another conversation's first turn, follow-up sent
-    after that other turn)."""
-    kept, lost, other = (f"p-{uuid.uuid4().hex[:12]}" for _ in range(3))
+    """The benchmark's sequence, once: (follow-up right after its first turn, another conversation's
+    turn, follow-up sent after that other turn)."""
     with httpx.Client(base_url=stack.url, timeout=300) as client:
-        say(client, kept, FIRST_MESSAGE.format(customer=kept))
-        right_after = reuse(stack, client, kept, FOLLOW_UP)
-        say(client, lost, FIRST_MESSAGE.format(customer=lost))
-        other_first = reuse(stack, client, other, OTHER_MESSAGE)
-        after_other = reuse(stack, client, lost, FOLLOW_UP)
-    return right_after, other_first, after_other
+        rows = bench.follow_ups(stack, client, uuid.uuid4().hex[:12], max_tokens=24)
+    assert [row["case"] for row in rows] == [bench.CASES[0], bench.OTHER_TURN, bench.CASES[1]]
+    return tuple(PrefixReuse(row["reused"], row["computed"]) for row in rows)
 
 
 # --8<-- [start:prefix-test]

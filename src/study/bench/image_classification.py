@@ -24,6 +24,7 @@ import onnxruntime as ort  # noqa: E402
 import skimage.data  # noqa: E402
 import tritonclient.grpc.aio as grpcclient  # noqa: E402
 from PIL import Image  # noqa: E402
+from tritonclient.utils import np_to_triton_dtype  # noqa: E402
 
 from image_classification.services.preprocessing import center_crop, decode_image, to_model_input  # noqa: E402
 from study.bench.charts import format_concurrency_panels  # noqa: E402
@@ -85,17 +86,17 @@ async def load_api(url: str, images: list[bytes], concurrency: int, requests: in
 
 
 async def load_triton(grpc_url: str, tensors: list[np.ndarray], concurrency: int, requests: int,
-                      model: str = MODEL_NAME):
-    """Straight to Triton: float32 tensors to the network, or uint8 crops to the ensemble."""
+                      model: str = MODEL_NAME, input_name: str = "input"):
+    """Straight to Triton: float32 tensors to the network, or uint8 crops to the ensemble's "image"."""
     client = grpcclient.InferenceServerClient(grpc_url)
-    name, datatype = ("input", "FP32") if tensors[0].dtype == np.float32 else ("image", "UINT8")
+    datatype = np_to_triton_dtype(tensors[0].dtype)
     try:
         sent = 0
         async def send(tensor: np.ndarray | None = None) -> bool:
             nonlocal sent
             if tensor is None:
                 tensor, sent = tensors[sent % len(tensors)], sent + 1
-            inputs = grpcclient.InferInput(name, list(tensor.shape), datatype)
+            inputs = grpcclient.InferInput(input_name, list(tensor.shape), datatype)
             inputs.set_data_from_numpy(tensor)
             await client.infer(model, [inputs])
             return True
@@ -121,38 +122,28 @@ def measure_cache(target: str, cache: bool, metrics_url: str, run_load) -> dict:
             "hit_ratio": round(hits / result.requests, 3)}
 
 
-def model_compute_per_image(model_path: Path, tensor: np.ndarray, repeats: int) -> dict[int, float]:
-    """ONNX Runtime alone, in this process: median milliseconds per image at batch 1, 8 and 32.
-    Shows how much a batch can save on this hardware before any server is involved. The batch
-    sizes take turns, so a slow spell of a shared machine hits all of them alike."""
-    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    batches = {size: np.repeat(tensor, size, axis=0) for size in (1, 8, 32)}
-    timings: dict[int, list[float]] = {size: [] for size in batches}
-    for batch in batches.values():
-        session.run(None, {"input": batch})  # warm-up
-    for _ in range(repeats):
-        for size, batch in batches.items():
-            started = time.perf_counter()
-            session.run(None, {"input": batch})
-            timings[size].append((time.perf_counter() - started) * 1000 / size)
-    return {size: round(float(np.median(ms)), 2) for size, ms in timings.items()}
-
-
-def int8_against_fp32(fp32: Path, int8: Path, tensor: np.ndarray, repeats: int) -> dict:
-    """ONNX Runtime alone, the two builds taking turns: median ms per image at batch 1 and 8."""
+def onnxruntime_ms_per_image(models: dict[str, Path], tensor: np.ndarray, repeats: int,
+                             sizes: tuple[int, ...] = (1, 8, 32)) -> dict[str, dict[int, float]]:
+    """ONNX Runtime alone, in this process: median milliseconds per image for each model file at
+    each batch size. Shows what a batch, or a build, saves before any server is involved. Models
+    and batch sizes take turns, so a slow spell of a shared machine hits all of them alike."""
     sessions = {name: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-                for name, path in (("fp32", fp32), ("int8", int8))}
-    batches = {size: np.repeat(tensor, size, axis=0) for size in (1, 8)}
-    timings: dict[tuple[str, int], list[float]] = {(n, b): [] for n in sessions for b in batches}
-    for name, session in sessions.items():
-        for batch in batches.values():
-            session.run(None, {"input": batch})  # warm-up
+                for name, path in models.items()}
+    batches = {size: np.repeat(tensor, size, axis=0) for size in sizes}
+    timings: dict[tuple[str, int], list[float]] = {(name, size): [] for name in sessions for size in sizes}
+    for (name, size) in timings:
+        sessions[name].run(None, {"input": batches[size]})  # warm-up
     for _ in range(repeats):
         for (name, size), found in timings.items():
             started = time.perf_counter()
             sessions[name].run(None, {"input": batches[size]})
             found.append((time.perf_counter() - started) * 1000 / size)
-    ms = {f"{name}_batch{size}_ms": round(float(np.median(found)), 2) for (name, size), found in timings.items()}
+    return {name: {size: round(float(np.median(timings[name, size])), 2) for size in sizes} for name in sessions}
+
+
+def int8_against_fp32(fp32: Path, int8: Path, alone: dict[str, dict[int, float]]) -> dict:
+    """File sizes and per-image times of the two builds, from one ``onnxruntime_ms_per_image`` run."""
+    ms = {f"{name}_batch{size}_ms": alone[name][size] for name in ("fp32", "int8") for size in (1, 8)}
     return {**ms, "fp32_mb": round(fp32.stat().st_size / 1e6, 1), "int8_mb": round(int8.stat().st_size / 1e6, 1),
             "int8_over_fp32_batch1": round(ms["int8_batch1_ms"] / ms["fp32_batch1_ms"], 2),
             "int8_over_fp32_batch8": round(ms["int8_batch8_ms"] / ms["fp32_batch8_ms"], 2)}
@@ -214,11 +205,10 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
     rows: list[dict] = []
     cache_rows: list[dict] = []
     ensemble_rows: list[dict] = []
-    report("measuring ONNX Runtime alone at batch 1, 8, 32")
-    compute = model_compute_per_image(ensure_model(report), tensor, repeats=max(3, int(30 * scale)))
-    report("measuring the int8 build against float32 (ONNX Runtime alone)")
-    quantization = int8_against_fp32(ensure_model(report), ensure_int8_model(report), tensor,
-                                     repeats=max(3, int(30 * scale)))
+    report("measuring ONNX Runtime alone: the float32 and int8 builds at batch 1, 8, 32")
+    fp32, int8 = ensure_model(report), ensure_int8_model(report)
+    alone = onnxruntime_ms_per_image({"fp32": fp32, "int8": int8}, tensor, repeats=max(3, int(30 * scale)))
+    compute, quantization = alone["fp32"], int8_against_fp32(fp32, int8, alone)
     with tempfile.TemporaryDirectory() as tmp:
         # The batching runs send one image over and over: with the response cache on they would
         # measure the cache, not the model. So these stacks run without it.
@@ -232,9 +222,9 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
                     example = example_response(stack.url, image)  # a warm service, no load
                     report("measuring the ensemble (uint8 crops) against the network (float32 tensors)")
                     crop = center_crop(decode_image(image, 10**8))[None]
-                    for model, payload in ((MODEL_NAME, tensor), (ENSEMBLE_NAME, crop)):
+                    for model, input_name, payload in ((MODEL_NAME, "input", tensor), (ENSEMBLE_NAME, "image", crop)):
                         result = asyncio.run(load_triton(stack.triton.grpc_url, [payload], CACHE_CONCURRENCY,
-                                                         counts[8], model))
+                                                         counts[8], model, input_name))
                         ensemble_rows.append({"model": model, "request_bytes": payload.nbytes, **result.as_dict()})
                 report(f"measuring Triton directly (gRPC), dynamic batching {'on' if batching else 'off'}")
                 rows += measure("triton", batching, stack.triton.metrics_url,

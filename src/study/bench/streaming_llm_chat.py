@@ -229,6 +229,7 @@ FIRST_MESSAGE = (
 FOLLOW_UP = "Could you refund me instead of sending the parcel again?"
 OTHER_MESSAGE = "How do I change the e-mail address on my account?"
 CASES = ("right after its first turn", "after another conversation")
+OTHER_TURN = "the other conversation's turn"  # all it shares with the others: the system prompt
 
 
 def say(client: httpx.Client, conversation: str, content: str, max_tokens: int) -> float | None:
@@ -240,26 +241,38 @@ def say(client: httpx.Client, conversation: str, content: str, max_tokens: int) 
 
 
 # --8<-- [start:prefix-reuse-run]
-def follow_ups(stack, client: httpx.Client, customer: int, max_tokens: int) -> list[dict]:
+def follow_ups(stack, client: httpx.Client, customer: str, max_tokens: int) -> list[dict]:
     """The same follow-up in two conversations: one sent right after its first turn, one after
-    another conversation's turn. How much of each prompt came from the server's KV cache."""
+    another conversation's turn. How much of each prompt, and of that other turn's, came from the
+    server's KV cache. Rows in the order sent: the first case, the other turn, the second case."""
+    def sent(case: str, conversation: str, content: str) -> dict:
+        mark = stack.llm.prefix_cache_mark()
+        ttft = say(client, conversation, content, max_tokens)
+        return {"case": case, "ttft_ms": ttft, **vars(stack.llm.prefix_reuse_since(mark))}
+
     rows = []
     for case, between in zip(CASES, (None, OTHER_MESSAGE)):
         conversation = f"c{customer}-{time.monotonic_ns()}"
         say(client, conversation, FIRST_MESSAGE.format(customer=f"{customer}-{len(rows)}"), max_tokens)
         if between:
-            say(client, f"other-{time.monotonic_ns()}", between, max_tokens)
-        mark = stack.llm.prefix_cache_mark()
-        ttft = say(client, conversation, FOLLOW_UP, max_tokens)
-        rows.append({"case": case, "ttft_ms": ttft, **vars(stack.llm.prefix_reuse_since(mark))})
+            rows.append(sent(OTHER_TURN, f"other-{time.monotonic_ns()}", between))
+        rows.append(sent(case, conversation, FOLLOW_UP))
     return rows
 # --8<-- [end:prefix-reuse-run]
+
+
+def median_follow_up(rows: list[dict], backend: str, case: str) -> dict:
+    mine = [r for r in rows if (r["backend"], r["case"]) == (backend, case)]
+    return {"backend": backend, "case": case,
+            "ttft_p50_ms": round(float(np.median([r["ttft_ms"] for r in mine])), 1),
+            "reused_tokens_median": int(np.median([r["reused"] for r in mine])),
+            "computed_tokens_median": int(np.median([r["computed"] for r in mine]))}
 
 
 def run_prefix_reuse(out: Path, scale: float, report: Callable[[str], None],
                      backends: tuple[str, ...]) -> list[Path]:
     rounds, max_tokens = max(2, int(8 * scale)), 48
-    rows, summary = [], {}
+    rows, summary, ratios = [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             with running_stack(Path(tmp) / backend, report=report, service_env=LIMITS, backend=backend) as stack, \
@@ -267,22 +280,14 @@ def run_prefix_reuse(out: Path, scale: float, report: Callable[[str], None],
                 say(client, f"warm-{time.monotonic_ns()}", OTHER_MESSAGE, 8)
                 for i in range(rounds):
                     report(f"{backend}: prefix reuse, round {i + 1} of {rounds}")
-                    rows += [{"backend": backend, **row} for row in follow_ups(stack, client, i, max_tokens)]
-            for case in CASES:
-                mine = [r for r in rows if (r["backend"], r["case"]) == (backend, case)]
-                summary[f"{backend}: {case}"] = {
-                    "backend": backend, "case": case,
-                    "ttft_p50_ms": round(float(np.median([r["ttft_ms"] for r in mine])), 1),
-                    "reused_tokens_median": int(np.median([r["reused"] for r in mine])),
-                    "computed_tokens_median": int(np.median([r["computed"] for r in mine]))}
-    ratios = {}
-    for backend in backends:
-        kept, lost = (summary[f"{backend}: {case}"] for case in CASES)
-        ratios[f"{backend}_ttft_after_other_over_right_after"] = round(lost["ttft_p50_ms"] / kept["ttft_p50_ms"], 2)
-        ratios[f"{backend}_computed_after_other_over_right_after"] = round(
-            lost["computed_tokens_median"] / max(1, kept["computed_tokens_median"]), 1)
+                    rows += [{"backend": backend, **row} for row in follow_ups(stack, client, str(i), max_tokens)]
+            kept, lost = (median_follow_up(rows, backend, case) for case in CASES)
+            summary += [kept, lost]
+            ratios[f"{backend}_ttft_after_other_over_right_after"] = round(lost["ttft_p50_ms"] / kept["ttft_p50_ms"], 2)
+            ratios[f"{backend}_computed_after_other_over_right_after"] = round(
+                lost["computed_tokens_median"] / max(1, kept["computed_tokens_median"]), 1)
     result = {"benchmark": "streaming-llm-chat/prefix-reuse", "machine": machine(), "rounds": rounds,
-              "max_tokens": max_tokens, "follow_ups": rows, "summary": list(summary.values()), "ratios": ratios}
+              "max_tokens": max_tokens, "follow_ups": rows, "summary": summary, "ratios": ratios}
     paths = [out / "prefix-reuse.json", out / "prefix-reuse.md"]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")
     paths[1].write_text(prefix_reuse_table(result, backends))

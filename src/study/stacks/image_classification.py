@@ -22,9 +22,8 @@ from study.triton_local import LocalTriton, build_cpu_repository
 PROJECT_DIR = PROJECTS_DIR / "01-image-classification"
 MODEL_BUILD_DIR = PROJECT_DIR / "model_build"
 MODEL_NAME = "efficientnet_lite0"
-# The same network behind a server-side preprocessing step: an ensemble, and the step it runs first.
+# The same network behind a server-side preprocessing step (model_repository/efficientnet_lite0_uint8).
 ENSEMBLE_NAME = "efficientnet_lite0_uint8"
-ENSEMBLE_STEPS = ("normalize",)
 LOADED_AT_START = (MODEL_NAME, ENSEMBLE_NAME)  # --load-model in compose and Helm too (tests hold them)
 
 Report = Callable[[str], None]
@@ -125,8 +124,7 @@ def start_triton(run_dir: Path, dynamic_batching: bool = True, response_cache: b
                  report: Report = print) -> LocalTriton:
     model = ensure_model(report)
     repository = build_cpu_repository(PROJECT_DIR / "model_repository", {MODEL_NAME: model},
-                                      run_dir / "model_repository", dynamic_batching,
-                                      as_is=(*ENSEMBLE_STEPS, ENSEMBLE_NAME))
+                                      run_dir / "model_repository", dynamic_batching)
     # As in compose: explicit model control, so that a new version is loaded only when asked.
     # Loading the ensemble loads the models it runs.
     triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log",

@@ -27,7 +27,6 @@ from tritonclient.utils import InferenceServerException
 from image_classification.services.preprocessing import decode_image, to_model_input
 
 
-
 @dataclass(frozen=True)
 class Golden:
     name: str
