@@ -43,3 +43,18 @@ def test_prefix_reuse_part_writes_json_and_table(tmp_path, base_url_option):
 def test_an_unknown_part_is_refused(tmp_path):
     with pytest.raises(StudyError, match="prefix-reuse"):
         bench.run(tmp_path, only="nope")
+
+
+def test_tenant_fairness_part_writes_json_chart_and_table(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stack")
+    json_path, png_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, only="tenant-fairness")
+    result = json.loads(json_path.read_text())
+    without, with_share = result["setups"]
+    assert (without["noisy_share"], with_share["noisy_share"]) == (None, 2)
+    assert without["noisy_refused"] == 0 < with_share["noisy_refused"]  # counts, not timings
+    for row in result["setups"]:
+        assert len(row["quiet_ttft_ms"]) == row["quiet_messages"] == 2 and len(row["runs"]) == 1
+        assert row["tokens_by_tenant"]["quiet"] > 0 and row["tokens_by_tenant"]["noisy"] > 0
+    assert png_path.read_bytes()[:4] == b"\x89PNG"
+    assert "| noisy tenant's share: 2 |" in md_path.read_text()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from compose_config import compose_services
+
+from streaming_chat.settings import Settings
 from study.paths import PROJECTS_DIR
 
 PROJECT = PROJECTS_DIR / "02-streaming-llm-chat"
@@ -25,3 +27,10 @@ def test_gpu_override_swaps_in_vllm_on_a_gpu():
     assert services["llm"]["image"].startswith("vllm/vllm-openai")
     assert services["llm"]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
     assert services["api"]["environment"]["CHAT_LLM_BASE_URL"] == "http://llm:8000/v1"
+
+
+def test_every_setting_the_compose_files_pass_is_one_the_service_reads():
+    for files in (("docker-compose.yml",), ("docker-compose.yml", "compose.gpu.yaml")):
+        environment = config(*files)["api"]["environment"]
+        assert {name.removeprefix("CHAT_").lower() for name in environment} <= set(Settings.model_fields)
+        assert environment["CHAT_TENANTS"] == "[]"  # open unless the deployer declares tenants

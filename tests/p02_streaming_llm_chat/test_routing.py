@@ -16,6 +16,7 @@ from polling import eventually
 
 from streaming_chat.llm_client import LLMClient
 from streaming_chat.services.routing import LLMRouter
+from streaming_chat.services.tenants import PUBLIC, conversation_key
 from study.bench.streaming_llm_chat import FIRST_MESSAGE, FOLLOW_UP
 from study.stacks.streaming_llm_chat import ChatStack, running_stack
 
@@ -68,11 +69,12 @@ def say(stack: ChatStack, conversation: str, content: str) -> httpx.Response:
 
 
 def conversation_on(stack: ChatStack, replica: int) -> str:
-    """A new conversation id that affinity sends to ``stack.replicas[replica]`` first."""
+    """A new conversation id that affinity sends to ``stack.replicas[replica]`` first (the router
+    sees the conversation's key within its tenant; with no tenants configured, 'public')."""
     r = router([llm.base_url for llm in stack.replicas])
     while True:
         conversation = f"r-{uuid.uuid4().hex[:12]}"
-        if first_choice(r, conversation) == stack.replicas[replica].base_url:
+        if first_choice(r, conversation_key(PUBLIC, conversation)) == stack.replicas[replica].base_url:
             return conversation
 
 

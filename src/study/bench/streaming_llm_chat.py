@@ -1,4 +1,4 @@
-"""Benchmark of project 02, in two parts.
+"""Benchmark of project 02, in three parts.
 
 ``streams``: time to first token and tokens/s per stream at 1, 4 and 16 concurrent streams, through
 the service and straight to the LLM server, for llama.cpp and vLLM (CPU), in one run; plus the
@@ -6,7 +6,10 @@ service's memory while it holds the most streams.
 
 ``prefix-reuse``: a conversation's follow-up right after its first turn, against the same follow-up
 after another conversation ran in between, on both servers; each says how many prompt tokens came
-from its KV cache (llama.cpp in its log, vLLM in its metrics)."""
+from its KV cache (llama.cpp in its log, vLLM in its metrics).
+
+``tenant-fairness`` (its own module): a noisy tenant against a quiet one, with and without a
+per-tenant share of the generation slots."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from streaming_chat.services.context import TokenCounter  # noqa: E402
 from streaming_chat.settings import Settings  # noqa: E402
 from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import machine  # noqa: E402
+from study.bench.tenant_fairness import run_tenant_fairness  # noqa: E402
 from study.errors import StudyError  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
 from study.stacks.streaming_llm_chat import ensure_tokenizer, running_stack  # noqa: E402
@@ -114,7 +118,7 @@ def example_stream(url: str) -> str:
         return "".join(line + "\n" for line in response.iter_lines())
 
 
-PARTS = ("streams", "prefix-reuse")
+PARTS = ("streams", "prefix-reuse", "tenant-fairness")
 
 
 def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
@@ -129,6 +133,8 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
         paths += run_streams(out, scale, report, backends)
     if only in (None, "prefix-reuse"):
         paths += run_prefix_reuse(out, scale, report, backends)
+    if only in (None, "tenant-fairness"):
+        paths += run_tenant_fairness(out, scale, report)  # llama.cpp: the policy, not the server, is measured
     return paths
 
 

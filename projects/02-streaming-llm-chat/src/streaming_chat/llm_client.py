@@ -41,13 +41,16 @@ class LLMClient:
             return False
 
     # --8<-- [start:stream]
-    async def stream(self, messages: list[dict], max_tokens: int) -> AsyncIterator[Delta]:
+    async def stream(self, messages: list[dict], max_tokens: int,
+                     cache_salt: str | None = None) -> AsyncIterator[Delta]:
         """Yield the answer piece by piece. Leaving the loop early (client gone) closes the
-        HTTP response, and the LLM server stops generating for it."""
+        HTTP response, and the LLM server stops generating for it. ``cache_salt``: vLLM reuses
+        cached prefixes only between requests with the same salt; servers without it ignore it."""
         try:
             stream = await self._client.chat.completions.create(
                 model=self.model, messages=messages, max_tokens=max_tokens, stream=True,
                 stream_options={"include_usage": True},
+                extra_body={"cache_salt": cache_salt} if cache_salt else None,
             )
         except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
             raise LLMUnavailable(str(exc)) from exc

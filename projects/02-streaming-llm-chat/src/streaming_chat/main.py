@@ -19,7 +19,9 @@ from streaming_chat.services.admission import Admission
 from streaming_chat.services.chat import ChatService
 from streaming_chat.services.context import TokenCounter
 from streaming_chat.services.routing import LLMRouter
+from streaming_chat.services.tenants import TenantDirectory, TenantSlots
 from streaming_chat.settings import Settings
+from streaming_chat.tenant_quota import TokenQuota
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -38,11 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admission = Admission(settings.max_concurrent_streams, settings.max_waiting, settings.queue_timeout_s)
         chat_metrics.QUEUE_DEPTH.set_function(lambda: admission.waiting)
         chat_metrics.ACTIVE_STREAMS.set_function(lambda: admission.active)
+        quota = TokenQuota(settings.redis_url, settings.tenant_quota_window_s)
         app.state.settings = settings
-        app.state.chat = ChatService(settings, llm, store, counter, admission)
+        app.state.tenants = TenantDirectory(settings.tenants)
+        app.state.chat = ChatService(settings, llm, store, counter, admission, TenantSlots(), quota)
         yield
         await llm.close()
         await store.close()
+        await quota.close()
 
     app = FastAPI(title="Streaming LLM chat", version="1.0.0", lifespan=lifespan,
                   summary="Customer-support chat: tokens streamed as Server-Sent Events, history in Redis.")

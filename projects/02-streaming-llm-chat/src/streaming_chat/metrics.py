@@ -18,3 +18,7 @@ CANCELLED = Counter("chat_cancelled_generations", "Generations stopped because t
 LLM_REQUESTS = Counter("chat_llm_requests", "Turns answered, by LLM server replica.", ["replica"])
 LLM_FAILOVERS = Counter("chat_llm_failovers", "Turns a replica could not start, passed to the next one.",
                         ["replica"])
+TENANT_TOKENS = Counter("chat_tenant_tokens", "Tokens spent, by tenant and kind (prompt or completion).",
+                        ["tenant", "kind"])
+TENANT_REJECTED = Counter("chat_tenant_rejected_requests", "Requests a tenant's own limits refused.",
+                          ["tenant", "reason"])

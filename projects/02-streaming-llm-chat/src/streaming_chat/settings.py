@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+# --8<-- [start:tenant]
+class TenantConfig(BaseModel):
+    """One customer of a shared deployment: its key, its share of the model, its token budget."""
+    name: str = Field(pattern=r"^[a-z0-9-]{1,32}$", description="Shown in metrics and logs; scopes its data.")
+    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description=(
+        "SHA-256 of the tenant's API key, in hex: the service never holds the key itself."))
+    max_streams: int = Field(ge=1, description=(
+        "Turns this tenant may have admitted or waiting on one instance; beyond: 429 tenant-busy."))
+    tokens_per_window: int | None = Field(None, ge=1, description=(
+        "Prompt + answer tokens per quota window, over all instances (Redis); None: no quota."))
+# --8<-- [end:tenant]
 
 
 class Settings(BaseSettings):
@@ -35,4 +48,9 @@ class Settings(BaseSettings):
     max_waiting: int = Field(8, ge=0, description="Requests allowed to wait for a slot; beyond: 429.")
     queue_timeout_s: float = Field(10.0, gt=0, description="Longest wait for a slot before 429.")
     retry_after_s: int = 2
+    tenants: list[TenantConfig] = Field(default_factory=list, description=(
+        "A JSON list. Empty: one open tenant, 'public', and no API key (the local demo). "
+        "Set: every request must carry a tenant's key (Authorization: Bearer ...)."))
+    tenant_quota_window_s: int = Field(3600, ge=1, description=(
+        "A tenant's token quota window; it starts with the first tokens charged after the last one ended."))
     log_level: str = "INFO"

@@ -14,6 +14,8 @@ from streaming_chat import metrics
 from streaming_chat.conversation_store import ConversationBusy, ConversationFull, StoreUnavailable
 from streaming_chat.llm_client import LLMUnavailable
 from streaming_chat.services.admission import Overloaded
+from streaming_chat.services.tenants import TenantBusy, Unauthenticated
+from streaming_chat.tenant_quota import QuotaExhausted
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,21 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
     async def on_overloaded(request: Request, exc: Overloaded):
         metrics.REJECTED.labels("overloaded").inc()
         return problem(429, "overloaded", str(exc), request.url.path, retry)
+
+    @app.exception_handler(Unauthenticated)
+    async def on_unauthenticated(request: Request, exc: Unauthenticated):
+        return problem(401, "unauthenticated", str(exc), request.url.path, {"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(TenantBusy)
+    async def on_tenant_busy(request: Request, exc: TenantBusy):
+        metrics.TENANT_REJECTED.labels(exc.tenant.name, "tenant-busy").inc()
+        return problem(429, "tenant-busy", str(exc), request.url.path, retry)
+
+    @app.exception_handler(QuotaExhausted)
+    async def on_quota(request: Request, exc: QuotaExhausted):
+        metrics.TENANT_REJECTED.labels(exc.tenant.name, "quota-exhausted").inc()
+        return problem(429, "quota-exhausted", str(exc), request.url.path,
+                       {"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(ConversationBusy)
     async def on_busy(request: Request, exc: ConversationBusy):

@@ -8,18 +8,21 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from streaming_chat.api.deps import ChatDep, ConversationId, SettingsDep
+from streaming_chat.api.deps import ChatDep, ConversationId, SettingsDep, TenantDep
 from streaming_chat.api.problems import Problem
 from streaming_chat.api.schemas import Conversation, HealthStatus, MessageIn, Reply, StoredMessage
 from streaming_chat.llm_client import LLMUnavailable
 from streaming_chat.services.chat import Turn
+from streaming_chat.services.tenants import conversation_key
 
 router = APIRouter()
 PROBLEM = {"content": {"application/problem+json": {}}}
-ERRORS = {409: {**PROBLEM, "description": "Another message of this conversation is being answered."},
+ERRORS = {401: {**PROBLEM, "description": "No API key, or an unknown one (when tenants are configured)."},
+          409: {**PROBLEM, "description": "Another message of this conversation is being answered."},
           413: {**PROBLEM, "description": "Message or body too large."},
           422: {**PROBLEM, "description": "Invalid conversation id, message or max_tokens; conversation full."},
-          429: {**PROBLEM, "description": "Too many generations in flight; see Retry-After."},
+          429: {**PROBLEM, "description": "Too many generations in flight, this tenant's share in use, or its "
+                                          "token quota spent; see Retry-After."},
           503: {**PROBLEM, "description": "LLM server or Redis unavailable; see Retry-After."}}
 
 
@@ -33,7 +36,7 @@ async def sse(turn: Turn) -> AsyncIterator[bytes]:
     200: {"description": "`text/event-stream` of `token` events then one `done` (or `error`) event; "
                          "JSON when `stream` is false.", "model": Reply}, **ERRORS})
 async def send_message(conversation_id: ConversationId, message: MessageIn, chat: ChatDep,
-                       settings: SettingsDep):
+                       settings: SettingsDep, tenant: TenantDep):
     """Send a message; the answer streams back as Server-Sent Events while it is generated."""
     if len(message.content) > settings.max_message_chars:
         raise Problem(413, "message-too-long",
@@ -41,7 +44,7 @@ async def send_message(conversation_id: ConversationId, message: MessageIn, chat
     max_tokens = message.max_tokens or settings.default_max_tokens
     if max_tokens > settings.max_tokens_limit:
         raise Problem(422, "max-tokens-too-large", f"max_tokens is at most {settings.max_tokens_limit}")
-    turn = await chat.open_turn(conversation_id, message.content, max_tokens)  # may refuse: 409/429/503
+    turn = await chat.open_turn(tenant, conversation_id, message.content, max_tokens)  # may refuse: 409/429/503
     if message.stream:
         return EventSourceResponse(sse(turn), headers={"Cache-Control": "no-cache",
                                                        "X-Accel-Buffering": "no"})
@@ -62,18 +65,19 @@ async def collect(conversation_id: str, turn: Turn) -> Reply:
 
 
 @router.get("/v1/conversations/{conversation_id}", response_model=Conversation, tags=["chat"],
-            responses={404: PROBLEM, 503: ERRORS[503]})
-async def get_conversation(conversation_id: ConversationId, chat: ChatDep) -> Conversation:
-    messages = await chat.store.messages(conversation_id)
+            responses={401: ERRORS[401], 404: PROBLEM, 503: ERRORS[503]})
+async def get_conversation(conversation_id: ConversationId, chat: ChatDep, tenant: TenantDep) -> Conversation:
+    """Only the tenant's own conversations: another tenant's id answers 404, as if it did not exist."""
+    messages = await chat.store.messages(conversation_key(tenant, conversation_id))
     if not messages:
         raise Problem(404, "conversation-not-found", f"no conversation {conversation_id!r} (or it expired)")
     return Conversation(conversation_id=conversation_id, messages=[StoredMessage(**m) for m in messages])
 
 
 @router.delete("/v1/conversations/{conversation_id}", status_code=204, tags=["chat"],
-               responses={404: PROBLEM, 503: ERRORS[503]})
-async def delete_conversation(conversation_id: ConversationId, chat: ChatDep) -> Response:
-    if not await chat.store.delete(conversation_id):
+               responses={401: ERRORS[401], 404: PROBLEM, 503: ERRORS[503]})
+async def delete_conversation(conversation_id: ConversationId, chat: ChatDep, tenant: TenantDep) -> Response:
+    if not await chat.store.delete(conversation_key(tenant, conversation_id)):
         raise Problem(404, "conversation-not-found", f"no conversation {conversation_id!r}")
     return Response(status_code=204)
 

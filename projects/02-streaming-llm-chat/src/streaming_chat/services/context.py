@@ -23,6 +23,11 @@ class TokenCounter:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
 
+def prompt_tokens(prompt: list[dict], counter: TokenCounter) -> int:
+    """The prompt's size when the LLM server does not report it (llama.cpp's streams do not)."""
+    return sum(counter.count(message["content"]) + TEMPLATE_TOKENS_PER_MESSAGE for message in prompt)
+
+
 # --8<-- [start:trim]
 def build_prompt(system_prompt: str, history: list[dict], counter: TokenCounter, budget: int) -> list[dict]:
     """Newest messages first until the budget is spent; the system prompt always stays.

@@ -42,7 +42,8 @@ class LLMRouter:
     # --8<-- [end:order]
 
     # --8<-- [start:stream]
-    async def stream(self, conversation_id: str, messages: list[dict], max_tokens: int) -> AsyncIterator[Delta]:
+    async def stream(self, conversation_id: str, messages: list[dict], max_tokens: int,
+                     cache_salt: str | None = None) -> AsyncIterator[Delta]:
         """The answer from the first replica in order that delivers one. A replica that fails before
         its first piece is skipped: the client has seen nothing yet. After that, a failure is the
         client's to see; replaying half an answer from another replica would repeat it."""
@@ -50,7 +51,7 @@ class LLMRouter:
         for replica in self.order(conversation_id):
             delivered = False
             try:
-                async with aclosing(replica.stream(messages, max_tokens)) as pieces:
+                async with aclosing(replica.stream(messages, max_tokens, cache_salt)) as pieces:
                     async for delta in pieces:
                         if not delivered:
                             delivered = True
