@@ -40,8 +40,9 @@ def test_a_planned_project_says_so():
     assert "not built yet" in result.output
 
 
-@pytest.mark.parametrize(("project", "says"), [("streaming-llm-chat", "the parts streams, prefix-reuse"),
-                                               ("image-classification", "no parts")])
+@pytest.mark.parametrize(("project", "says"), [
+    ("streaming-llm-chat", "the parts streams, prefix-reuse, tenant-fairness"),
+    ("image-classification", "the parts serving, edge"), ("rag", "no parts")])
 def test_bench_only_names_a_part_the_benchmark_has(project, says):
     result = runner.invoke(app, ["bench", project, "--only", "nope"], env={"COLUMNS": "200"})
     assert result.exit_code == 2

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
+from study.bench import edge_footprint as bench_edge
 from study.bench import image_classification as bench
+from study.errors import StudyError
 
 
 @pytest.mark.local_only
@@ -15,7 +17,7 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
     (json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md, quantization_md,
-     ensemble_md) = bench.run(tmp_path, scale=0.05, report=lambda _: None)
+     ensemble_md) = bench.run(tmp_path, scale=0.05, report=lambda _: None, only="serving")
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["dynamic_batching"], r["concurrency"]) for r in result["results"]} == {
         (t, b, c) for t in ("api", "triton") for b in (True, False) for c in (1, 8, 32)}
@@ -44,3 +46,23 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert "the ensemble, uint8 crop" in ensemble_md.read_text()
     example = json.loads(example_path.read_text())
     assert "cat" in example["predictions"][0]["label"] and len(example["predictions"]) == 3
+
+
+@pytest.mark.local_only
+def test_edge_part_writes_json_and_table(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stacks")
+    json_path, md_path = bench.run(tmp_path, scale=0.05, report=lambda _: None, only="edge")
+    result = json.loads(json_path.read_text())
+    assert [row["deployment"] for row in result["deployments"]] == list(bench_edge.DEPLOYMENTS)
+    for row in result["deployments"]:
+        assert row["rss_mb"] > 0 and row["installed_mb"] > 0
+        assert all(level["errors"] == 0 for level in row["load"])
+    triton, fp32, int8 = result["deployments"]
+    assert int8["model_mb"] < fp32["model_mb"] == triton["model_mb"]  # sizes, not timings
+    assert "| edge, int8 |" in md_path.read_text()
+
+
+def test_an_unknown_part_is_refused(tmp_path):
+    with pytest.raises(StudyError, match="edge"):
+        bench.run(tmp_path, only="nope")

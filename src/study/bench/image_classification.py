@@ -1,7 +1,8 @@
 """Benchmark of project 01: the API at concurrency 1, 8 and 32 with Triton's dynamic batching on
 and off, and Triton called directly; then a traffic mix with repeated images, Triton's response
 cache off and on; and the int8 build against float32 in ONNX Runtime. All in one run on one
-machine so the ratios are fair."""
+machine so the ratios are fair. That is the ``serving`` part; ``edge`` (its own module) compares
+the Triton deployment with the model inside the service process."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ from tritonclient.utils import np_to_triton_dtype  # noqa: E402
 
 from image_classification.services.preprocessing import center_crop, decode_image, to_model_input  # noqa: E402
 from study.bench.charts import format_concurrency_panels  # noqa: E402
+from study.bench.edge_footprint import run_edge  # noqa: E402
+from study.errors import StudyError  # noqa: E402
 from study.bench.load import closed_loop, machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
 from study.stacks.image_classification import (ENSEMBLE_NAME, MODEL_NAME, chelsea_crops,  # noqa: E402
@@ -194,9 +197,26 @@ def measure(target: str, batching: bool, metrics_url: str, run) -> list[dict]:
     return rows
 
 
-def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print) -> list[Path]:
+PARTS = ("serving", "edge")
+
+
+def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
+        only: str | None = None) -> list[Path]:
+    """Both parts, or ``only`` the one named."""
+    if only not in (None, *PARTS):
+        raise StudyError(f"no part {only!r} in this benchmark; one of {', '.join(PARTS)}")
     out = out or DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    if only in (None, "serving"):
+        paths += run_serving(out, scale, report)
+    if only in (None, "edge"):
+        with tempfile.TemporaryDirectory() as tmp:
+            paths += run_edge(out, scale, report, Path(tmp))
+    return paths
+
+
+def run_serving(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:
     image = cat_jpeg()
     tensor = to_model_input(decode_image(image, 10**8))[None]
     counts = {c: max(c, int(REQUESTS_PER_WORKER[c] * c * scale)) for c in CONCURRENCY}

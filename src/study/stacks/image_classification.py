@@ -29,7 +29,7 @@ LOADED_AT_START = (MODEL_NAME, ENSEMBLE_NAME)  # --load-model in compose and Hel
 Report = Callable[[str], None]
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -41,7 +41,7 @@ def expected_model_sha256() -> str:
 def ensure_model(report: Report = print) -> Path:
     """Build model.onnx once per machine (torch export in its own environment), verify its checksum."""
     model = cache_dir() / "models" / MODEL_NAME / "model.onnx"
-    if model.exists() and _sha256(model) == expected_model_sha256():
+    if model.exists() and sha256_of(model) == expected_model_sha256():
         return model
     env = ensure_environment("torch-build", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
                              installer="pip", report=report)
@@ -50,7 +50,7 @@ def ensure_model(report: Report = print) -> Path:
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise StudyError(f"model export failed:\n{done.stderr[-3000:]}")
-    found = _sha256(model)
+    found = sha256_of(model)
     if found != expected_model_sha256():
         model.unlink()
         raise StudyError(f"built model.onnx has SHA-256 {found}, expected {expected_model_sha256()} "
@@ -136,13 +136,28 @@ def start_triton(run_dir: Path, dynamic_batching: bool = True, response_cache: b
 
 def start_service(triton: LocalTriton, run_dir: Path, port: int | None = None,
                   host: str = "127.0.0.1") -> ManagedProcess:
+    return _start_api({"IMGCLS_TRITON_URL": triton.grpc_url}, run_dir, port, host)
+
+
+# --8<-- [start:edge-service]
+def start_edge_service(model: Path, sha256: str, run_dir: Path, port: int | None = None,
+                       host: str = "127.0.0.1", threads: int = 1) -> ManagedProcess:
+    """The same service with the model file in its own process, no Triton (the edge). It refuses
+    to start unless the file has the SHA-256 it is given."""
+    return _start_api({"IMGCLS_BACKEND": "onnxruntime", "IMGCLS_ONNX_MODEL_PATH": str(model),
+                       "IMGCLS_ONNX_MODEL_SHA256": sha256, "IMGCLS_ONNX_THREADS": str(threads)},
+                      run_dir, port, host)
+# --8<-- [end:edge-service]
+
+
+def _start_api(env: dict[str, str], run_dir: Path, port: int | None, host: str) -> ManagedProcess:
     port = port or free_port()
     service = ManagedProcess(
         "image-classification API",
         [sys.executable, "-m", "uvicorn", "--factory", "image_classification.main:create_app",
          "--host", host, "--port", str(port), "--no-access-log"],
         run_dir / "logs" / "api.log",
-        env={"IMGCLS_TRITON_URL": triton.grpc_url},
+        env=env,
         url=f"http://{host}:{port}",
     )
     service.start()

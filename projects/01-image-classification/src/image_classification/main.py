@@ -13,7 +13,8 @@ from image_classification.api.body_limit import BodySizeLimitMiddleware
 from image_classification.api.problems import install_problem_handlers
 from image_classification.api.routes import router
 from image_classification.logging_config import AccessLogMiddleware, configure_logging
-from image_classification.services.classifier import Classifier
+from image_classification.onnx_runtime_client import OnnxRuntimeClassifier
+from image_classification.services.classifier import Classifier, ModelBackend
 from image_classification.settings import Settings
 from image_classification.triton_client import TritonClassifierClient
 
@@ -21,6 +22,17 @@ HTTP_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 # --8<-- [start:factory]
+# --8<-- [start:backend]
+def model_backend(settings: Settings) -> ModelBackend:
+    if settings.backend == "onnxruntime":  # the edge: the model in this process
+        return OnnxRuntimeClassifier(settings.onnx_model_path, settings.onnx_model_sha256,
+                                     settings.onnx_threads, settings.model_name)
+    # One async gRPC client for the whole process: it multiplexes every request on one channel.
+    return TritonClassifierClient(settings.triton_url, settings.model_name, settings.model_version,
+                                  settings.triton_timeout_s)
+# --8<-- [end:backend]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
@@ -29,15 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         Image.init()  # load every image codec now, not during the first user's request
-        # One async gRPC client for the whole process: it multiplexes every request on one channel.
-        triton = TritonClassifierClient(
-            settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s
-        )
+        backend = model_backend(settings)
         app.state.settings = settings
-        app.state.triton = triton
-        app.state.classifier = Classifier(triton)
+        app.state.backend = backend
+        app.state.classifier = Classifier(backend)
         yield
-        await triton.close()
+        await backend.close()
     # --8<-- [end:lifespan]
 
     app = FastAPI(

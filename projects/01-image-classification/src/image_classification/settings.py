@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -11,10 +14,17 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IMGCLS_")
 
+    backend: Literal["triton", "onnxruntime"] = Field("triton", description=(
+        "triton: the model on a Triton server (the default, every deployment but the edge); "
+        "onnxruntime: the model file loaded into this process (a small box with no model server)."))
     triton_url: str = Field("localhost:8001", description="Triton gRPC endpoint, host:port.")
     model_name: str = "efficientnet_lite0"
     model_version: str = Field("", description="Empty: the version Triton considers latest.")
     triton_timeout_s: float = Field(10.0, gt=0, description="Deadline for one inference call.")
+    onnx_model_path: Path | None = Field(None, description="backend=onnxruntime: the model file.")
+    onnx_model_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description=(
+        "backend=onnxruntime: refuse to start unless the file has this SHA-256."))
+    onnx_threads: int = Field(1, ge=1, description="backend=onnxruntime: threads for one inference.")
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with 503 answers.")
 
     max_upload_bytes: int = Field(8 * 1024 * 1024, description="Largest accepted image file.")

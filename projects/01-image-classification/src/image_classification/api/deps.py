@@ -6,17 +6,16 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from image_classification.services.classifier import Classifier
+from image_classification.services.classifier import Classifier, ModelBackend
 from image_classification.settings import Settings
-from image_classification.triton_client import TritonClassifierClient
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_triton(request: Request) -> TritonClassifierClient:
-    return request.app.state.triton
+def get_backend(request: Request) -> ModelBackend:
+    return request.app.state.backend
 
 
 def get_classifier(request: Request) -> Classifier:
@@ -24,5 +23,5 @@ def get_classifier(request: Request) -> Classifier:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-TritonDep = Annotated[TritonClassifierClient, Depends(get_triton)]
+BackendDep = Annotated[ModelBackend, Depends(get_backend)]
 ClassifierDep = Annotated[Classifier, Depends(get_classifier)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
-from image_classification.api.deps import ClassifierDep, SettingsDep, TritonDep
+from image_classification.api.deps import BackendDep, ClassifierDep, SettingsDep
 from image_classification.api.problems import Problem, backend_unavailable
 from image_classification.api.schemas import (
     BatchClassifyResponse,
@@ -117,8 +117,8 @@ async def live() -> HealthStatus:
 
 @router.get("/health/ready", response_model=HealthStatus, tags=["health"],
             responses={503: ERRORS[503]})
-async def ready(triton: TritonDep, settings: SettingsDep) -> HealthStatus:
-    """Ready only when Triton reports the model ready to serve."""
-    if not await triton.is_ready():
+async def ready(backend: BackendDep, settings: SettingsDep) -> HealthStatus:
+    """Ready only when Triton reports the model ready to serve (in-process: once it is loaded)."""
+    if not await backend.is_ready():
         raise backend_unavailable(settings.retry_after_s, f"model {settings.model_name!r} is not ready on Triton")
     return HealthStatus(status="ready")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from image_classification import metrics
 from image_classification.services.labels import imagenet_labels
 from image_classification.services.preprocessing import to_model_input
-from image_classification.triton_client import TritonClassifierClient
+from image_classification.triton_client import Inference, ModelInfo
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,28 @@ def to_model_batch(images: list[Image.Image]) -> np.ndarray:
     return np.stack([to_model_input(image) for image in images])
 
 
+class ModelBackend(Protocol):
+    """Where the model runs: Triton (``TritonClassifierClient``) or this process (``OnnxRuntimeClassifier``)."""
+
+    async def infer(self, batch: np.ndarray) -> Inference: ...
+    async def model_info(self) -> ModelInfo: ...
+    async def is_ready(self) -> bool: ...
+    async def close(self) -> None: ...
+
+
 class Classifier:
-    def __init__(self, triton: TritonClassifierClient):
-        self._triton = triton
+    def __init__(self, backend: ModelBackend):
+        self._backend = backend
 
     # --8<-- [start:classify]
     async def classify(self, images: list[Image.Image], k: int) -> Classification:
         started = time.perf_counter()
         batch = await run_in_threadpool(to_model_batch, images)  # CPU work off the event loop
         preprocessed = time.perf_counter()
-        inference = await self._triton.infer(batch)
+        inference = await self._backend.infer(batch)
         inferred = time.perf_counter()
         probabilities = softmax(inference.logits)
-        info = await self._triton.model_info()
+        info = await self._backend.model_info()
 
         metrics.INFERENCE_SECONDS.labels(info.name).observe(inferred - preprocessed)
         metrics.IMAGES_CLASSIFIED.labels(info.name).inc(len(images))
