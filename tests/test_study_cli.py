@@ -42,7 +42,8 @@ def test_a_planned_project_says_so():
 
 @pytest.mark.parametrize(("project", "says"), [
     ("streaming-llm-chat", "the parts streams, prefix-reuse, tenant-fairness"),
-    ("image-classification", "the parts serving, edge"), ("rag", "no parts")])
+    ("image-classification", "the parts serving, edge"), ("rag", "the parts pipeline, agent"),
+    ("video-moderation", "no parts")])
 def test_bench_only_names_a_part_the_benchmark_has(project, says):
     result = runner.invoke(app, ["bench", project, "--only", "nope"], env={"COLUMNS": "200"})
     assert result.exit_code == 2

@@ -13,7 +13,8 @@ from study.bench import rag as bench
 def test_small_benchmark_writes_json_chart_table_and_example(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stack")
-    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None)
+    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None,
+                                                           only="pipeline")
     result = json.loads(json_path.read_text())
     assert result["retrieval"]["questions"] >= 40
     assert set(result["retrieval"]["by_page"]) == {"recall@1", "recall@5", "mrr"}
@@ -25,3 +26,18 @@ def test_small_benchmark_writes_json_chart_table_and_example(tmp_path, base_url_
     assert "| by page |" in md_path.read_text()
     example = json.loads(example_path.read_text())
     assert example["citations"] and example["mode"] in ("generated", "not_covered")
+
+
+def test_agent_part_writes_json_and_table(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stack")
+    json_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, only="agent")
+    result = json.loads(json_path.read_text())
+    constrained, prompt_only = result["modes"]
+    assert (constrained["mode"], prompt_only["mode"]) == ("json_object", "none")
+    for row in result["modes"]:
+        assert row["runs"] == result["questions"] == 2 and len(row["details"]) == 2
+        assert row["steps"] <= row["runs"] * result["max_steps"]
+    assert constrained["valid_steps"] == constrained["steps"]  # counts, not timings
+    assert constrained["answered"] == constrained["runs"]  # the last step can only be an answer
+    assert "each step constrained to the schema" in md_path.read_text()

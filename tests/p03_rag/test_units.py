@@ -120,6 +120,10 @@ def test_retrieval_metrics():
     assert first_rank(question, hits, page_match) == 2
     assert first_rank(question, hits, section_match) == 3
     assert first_rank(question, hits[:1], page_match) is None
+    # Another page that answers as fully counts for the page, never for the section.
+    answered_twice = Question("q", "docs/a.md", "Part", also=("docs/b.md",))
+    assert first_rank(answered_twice, hits, page_match) == 1
+    assert first_rank(answered_twice, [Retrieved("docs/b.md", "B > Part")], section_match) is None
     scores = retrieval_scores([1, 2, None, 6])
     assert scores == {"recall@1": 0.25, "recall@5": 0.5, "mrr": pytest.approx((1 + 0.5 + 1 / 6) / 4)}
 

@@ -1,7 +1,8 @@
 """Benchmark of project 03, in one run on one machine: retrieval quality over the evaluation set
 (recall@1, recall@5, MRR, by page and by section), where the time of an answer goes (embed,
 search, first token, generation), and ingestion throughput with embeddings sent one at a time
-versus in batches of 32."""
+versus in batches of 32: the ``pipeline`` part. The ``agent`` part (its own module) runs the
+agent over the same questions."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from course_qa.services.course_files import course_files  # noqa: E402
 from course_qa.services.ingestion import Ingestion  # noqa: E402
 from course_qa.settings import Settings  # noqa: E402
 from course_qa.vector_store import VectorStore  # noqa: E402
+from study.bench.agent_steps import run_agent  # noqa: E402
 from study.bench.load import machine  # noqa: E402
+from study.errors import StudyError  # noqa: E402
 from study.paths import DOCS_DIR, PROJECTS_DIR, REPO_ROOT  # noqa: E402
 from study.stacks.rag import MODEL_NAME, ensure_model, running_stack  # noqa: E402
 
@@ -102,9 +105,25 @@ async def ingest_course(stack, batch: int, files: list) -> dict:
             "chunks_per_s": round(chunks / elapsed, 1)}
 
 
-def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print) -> list[Path]:
+PARTS = ("pipeline", "agent")
+
+
+def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
+        only: str | None = None) -> list[Path]:
+    """Both parts, or ``only`` the one named."""
+    if only not in (None, *PARTS):
+        raise StudyError(f"no part {only!r} in this benchmark; one of {', '.join(PARTS)}")
     out = out or DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    if only in (None, "pipeline"):
+        paths += run_pipeline(out, scale, report)
+    if only in (None, "agent"):
+        paths += run_agent(out, scale, report)
+    return paths
+
+
+def run_pipeline(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:
     evaluation = load_evaluation_set(EVALUATION_SET)
     questions = [q.question for q in evaluation.questions][:max(3, int(len(evaluation.questions) * scale))]
     files = [f for f in course_files(REPO_ROOT, "http://127.0.0.1:8100/") if f.path.read_text().strip()]

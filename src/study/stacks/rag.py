@@ -83,6 +83,8 @@ class RagStack:
     def start_service(self) -> None:
         env = {"RAG_TRITON_URL": self.triton.grpc_url, "RAG_MILVUS_URI": self.milvus.uri,
                "RAG_LLM_BASE_URL": self.llm.base_url,
+               # llama-cpp-python spells a schema-constrained answer its own way; vLLM as OpenAI does.
+               "RAG_LLM_STRUCTURED_OUTPUT": "json_object" if isinstance(self.llm, LocalLlamaCpp) else "json_schema",
                "RAG_TOKENIZER_FILE": str(ensure_model().with_name("tokenizer.json")),
                "RAG_COURSE_DIR": str(REPO_ROOT),
                # No trace backend runs locally: spans go to a JSON-lines file (compose sends them to Jaeger).

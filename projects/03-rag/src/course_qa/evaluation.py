@@ -16,6 +16,7 @@ class Question:
     question: str
     source: str
     section: str
+    also: tuple[str, ...] = ()  # other pages that answer it as fully
 
 
 @dataclass(frozen=True)
@@ -32,15 +33,16 @@ class EvaluationSet:
 
 def load_evaluation_set(path: Path) -> EvaluationSet:
     data = yaml.safe_load(path.read_text())
-    return EvaluationSet([Question(**entry) for entry in data["questions"]], list(data["off_topic"]))
+    questions = [Question(**{**entry, "also": tuple(entry.get("also", ()))}) for entry in data["questions"]]
+    return EvaluationSet(questions, list(data["off_topic"]))
 
 
 def page_match(question: Question, hit: Retrieved) -> bool:
-    return hit.source == question.source
+    return hit.source == question.source or hit.source in question.also
 
 
 def section_match(question: Question, hit: Retrieved) -> bool:
-    return page_match(question, hit) and question.section in hit.heading.split(" > ")
+    return hit.source == question.source and question.section in hit.heading.split(" > ")
 
 
 # --8<-- [start:metrics]

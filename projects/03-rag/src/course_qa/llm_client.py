@@ -40,6 +40,22 @@ class LLMClient:
         except (openai.APIError, httpx.HTTPError):
             return False
 
+    # --8<-- [start:complete-json]
+    async def complete_json(self, messages: list[dict], schema: dict, max_tokens: int, structured: str) -> str:
+        """One whole answer whose shape the server is made to follow (constrained decoding), or only
+        asked for in the prompt when ``structured`` is "none". The text comes back unparsed: the
+        caller validates it, whatever the server promised."""
+        formats = {"json_schema": {"type": "json_schema", "json_schema": {"name": "step", "schema": schema}},
+                   "json_object": {"type": "json_object", "schema": schema}}  # llama-cpp-python's spelling
+        try:
+            response = await self._client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=max_tokens, temperature=0,
+                **({"response_format": formats[structured]} if structured in formats else {}))
+        except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
+            raise LLMUnavailable(str(exc)) from exc
+        return response.choices[0].message.content or ""
+    # --8<-- [end:complete-json]
+
     async def stream(self, messages: list[dict], max_tokens: int) -> AsyncIterator[Delta]:
         """Yield the answer piece by piece. Leaving the loop early (client gone) closes the
         HTTP response, and the LLM server stops generating for it."""

@@ -14,6 +14,7 @@ from course_qa.api.routes import router
 from course_qa.embedding_client import EmbeddingClient
 from course_qa.llm_client import LLMClient
 from course_qa.logging_config import AccessLogMiddleware, configure_logging
+from course_qa.services.agent import Agent
 from course_qa.services.answering import Answerer
 from course_qa.services.ingestion import Ingestion
 from course_qa.settings import Settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.answerer = Answerer(embedder, store, llm, settings.min_relevance, settings.answer_max_tokens,
                                       tracing.tracer)
+        app.state.agent = Agent(app.state.answerer, llm, settings.llm_structured_output, settings.agent_search_k)
         app.state.ingestion = Ingestion(embedder, store, settings.chunk_tokens, settings.chunk_overlap_tokens)
         yield
         await embedder.close()

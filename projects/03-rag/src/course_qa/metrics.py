@@ -12,3 +12,6 @@ DOCUMENTS_INGESTED = Counter("rag_documents_ingested_total", "Documents ingested
 CHUNKS_EMBEDDED = Counter("rag_chunks_embedded_total", "Chunks embedded and stored.")
 BACKEND_ERRORS = Counter("rag_backend_errors_total", "Calls that failed because a backend was down.",
                          ["backend"])
+AGENT_STEPS = Counter("rag_agent_steps_total", "Agent steps, by the tool the model chose (or 'invalid').",
+                      ["tool"])
+AGENT_RUNS = Counter("rag_agent_runs_total", "Agent runs, by how they ended.", ["finished"])

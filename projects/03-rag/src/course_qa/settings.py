@@ -37,6 +37,14 @@ class Settings(BaseSettings):
                                                     "not to cover the question (nothing is generated).")
     max_question_chars: int = 1000
     answer_max_tokens: int = 256
+
+    # The agent (POST /v1/agent)
+    llm_structured_output: Literal["json_schema", "json_object", "none"] = Field("json_schema", description=(
+        "How the LLM server is told the shape of an agent step: json_schema (OpenAI's response_format: "
+        "vLLM, Ollama), json_object (llama-cpp-python's: type json_object with a schema), none (asked "
+        "in the prompt only; for measuring what the constraint buys)."))
+    agent_max_steps: int = Field(4, ge=1, le=8, description="Most tool calls + the answer, per question.")
+    agent_search_k: int = Field(3, ge=1, le=10, description="Chunks one search_course call returns.")
     retry_after_s: int = 2
     log_level: str = "INFO"
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from course_qa.services.agent import Agent
 from course_qa.services.answering import Answerer
 from course_qa.services.ingestion import Ingestion
 from course_qa.settings import Settings
@@ -19,6 +20,10 @@ def get_answerer(request: Request) -> Answerer:
     return request.app.state.answerer
 
 
+def get_agent(request: Request) -> Agent:
+    return request.app.state.agent
+
+
 def get_ingestion(request: Request) -> Ingestion:
     return request.app.state.ingestion
 
@@ -26,3 +31,4 @@ def get_ingestion(request: Request) -> Ingestion:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AnswererDep = Annotated[Answerer, Depends(get_answerer)]
 IngestionDep = Annotated[Ingestion, Depends(get_ingestion)]
+AgentDep = Annotated[Agent, Depends(get_agent)]

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from course_qa import metrics
 from course_qa.embedding_client import EmbeddingUnavailable
+from course_qa.llm_client import LLMUnavailable
 from course_qa.services.ingestion import EmptyDocument
 from course_qa.vector_store import VectorStoreUnavailable
 
@@ -43,6 +44,13 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
         log.warning("Triton unavailable: %s", exc)
         return problem(503, "embedding-unavailable", "the embedding model (Triton) cannot answer right now; "
                        "retry later", request.url.path, retry)
+
+    @app.exception_handler(LLMUnavailable)
+    async def on_llm_down(request: Request, exc: LLMUnavailable):  # the agent has no answer without it
+        metrics.BACKEND_ERRORS.labels("llm").inc()
+        log.warning("LLM server unavailable: %s", exc)
+        return problem(503, "llm-unavailable", "the LLM server cannot answer right now; retry later",
+                       request.url.path, retry)
 
     @app.exception_handler(VectorStoreUnavailable)
     async def on_milvus_down(request: Request, exc: VectorStoreUnavailable):

@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from course_qa.api.deps import AnswererDep, IngestionDep, SettingsDep
+from course_qa.api.deps import AgentDep, AnswererDep, IngestionDep, SettingsDep
 from course_qa.api.problems import Problem
-from course_qa.api.schemas import (CHAPTER_PATTERN, Answer, AskIn, CourseIndexResult, DocumentList, DocumentResult,
+from course_qa.api.schemas import (CHAPTER_PATTERN, AgentAnswer, AgentIn, Answer, AskIn, CourseIndexResult, DocumentList, DocumentResult,
                                    HealthStatus, SearchResults, StoredDocument)
 from course_qa.services.answering import Answerer, Event, Retrieval
 
@@ -61,6 +61,23 @@ async def collect(answerer: Answerer, retrieval: Retrieval) -> Answer:
             done = event.data
     return Answer(question=retrieval.question, answer="".join(text).strip(), mode=done["mode"],
                   citations=citations, timings_ms=done["timings_ms"])
+
+
+# --8<-- [start:agent-route]
+@router.post("/v1/agent", response_model=AgentAnswer, tags=["ask"], responses={
+    413: PROBLEM, 422: PROBLEM,
+    503: {**PROBLEM, "description": "Triton, Milvus or the LLM server unavailable; see Retry-After."}})
+async def agent(body: AgentIn, agent: AgentDep, settings: SettingsDep) -> AgentAnswer:
+    """Let the model search the course, as many times as the step budget allows, then answer."""
+    if len(body.question) > settings.max_question_chars:
+        raise Problem(413, "question-too-long", f"at most {settings.max_question_chars} characters")
+    max_steps = body.max_steps or settings.agent_max_steps
+    if max_steps > settings.agent_max_steps:
+        raise Problem(422, "too-many-steps", f"max_steps is at most {settings.agent_max_steps}")
+    run = await agent.run(body.question, max_steps)
+    return AgentAnswer(question=run.question, answer=run.answer, finished=run.finished,
+                       steps=[asdict(step) for step in run.steps], citations=[asdict(c) for c in run.citations])
+# --8<-- [end:agent-route]
 
 
 @router.get("/v1/search", response_model=SearchResults, tags=["ask"], responses={422: PROBLEM, **UNAVAILABLE})

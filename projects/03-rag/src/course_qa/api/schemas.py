@@ -39,6 +39,31 @@ class Answer(BaseModel):
     timings_ms: dict[str, float]
 
 
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"question": "How does project 02 stop generating when the client leaves?", "max_steps": 3}]})
+    question: str = Field(min_length=1, description="A question about the course.")
+    max_steps: int | None = Field(None, ge=1, description="Most steps (searches + the answer); "
+                                                          "default and upper bound: the service's setting.")
+
+
+class AgentStep(BaseModel):
+    number: int
+    tool: Literal["search_course", "answer", "invalid"] = Field(
+        description="`invalid`: the model wrote something that is not a step; it was told so.")
+    argument: str = Field(description="The search words, the answer, or (invalid) what was written.")
+    ms: float = Field(description="The model's step, and the search when there was one.")
+    sources: list[int] = Field(description="Citation numbers this search added.")
+
+
+class AgentAnswer(BaseModel):
+    question: str
+    answer: str | None = Field(description="None when the step budget ran out without a valid answer.")
+    finished: Literal["answered", "step_budget"]
+    steps: list[AgentStep]
+    citations: list[Citation] = Field(description="Every source the searches showed the model, by number.")
+
+
 class SearchResults(BaseModel):
     query: str
     results: list[Citation]

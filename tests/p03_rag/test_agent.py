@@ -1,0 +1,100 @@
+"""The agent: the model chooses to search the course or to answer, step by step, inside a frame the
+service enforces: two read-only tools, every step constrained to a JSON schema and validated again,
+and a step budget the schema itself enforces (at the last step, "answer" is the only tool)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from problem_details import assert_problem
+
+from course_qa.services.agent import TOOLS, parse_step, step_schema
+from study.stacks.rag import RagStack
+
+QUESTION = "How does project 02 stop generating when the client disconnects?"
+
+
+# Units: no server needed.
+
+def test_the_last_step_allows_only_the_answer_and_anything_else_is_not_a_step():
+    assert step_schema(TOOLS)["properties"]["tool"]["enum"] == ["search_course", "answer"]
+    assert step_schema(("answer",))["properties"]["tool"]["enum"] == ["answer"]
+    assert parse_step('{"tool": "search_course", "argument": "batching"}', TOOLS).argument == "batching"
+    # llama.cpp's grammar lets a raw line break into a string: accepted, as JSON with strict=False
+    assert parse_step('{"tool": "answer", "argument": "two\nlines"}', ("answer",)).argument == "two\nlines"
+    for text in ('{"tool": "search_course", "argument": "batching"}',  # valid, but not allowed now
+                 '{"tool": "delete_index", "argument": "all"}', '{"tool": "answer"}',
+                 '{"tool": "answer", "argument": "x", "extra": 1}', '{"tool": "answer", "argument": ""}',
+                 '["answer", "x"]', "The answer is 42.", ""):
+        assert parse_step(text, ("answer",)) is None, text
+
+
+# With the real servers.
+
+def agent(url: str, question: str = QUESTION, **extra) -> httpx.Response:
+    return httpx.post(f"{url}/v1/agent", json={"question": question, **extra}, timeout=300)
+
+
+# --8<-- [start:agent-test]
+def test_the_agent_searches_then_answers_within_its_budget(rag_url):
+    response = agent(rag_url, max_steps=3)
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["finished"] == "answered" and run["answer"]
+    assert 1 <= len(run["steps"]) <= 3 and run["steps"][-1]["tool"] == "answer"
+    assert all(step["tool"] != "invalid" for step in run["steps"])  # constrained: every step is one
+    numbers = [citation["number"] for citation in run["citations"]]
+    assert numbers == list(range(1, len(numbers) + 1))
+    shown = [n for step in run["steps"] for n in step["sources"]]
+    assert shown == numbers  # every source the model saw came from one of its searches, once
+# --8<-- [end:agent-test]
+
+
+def test_a_budget_of_one_step_can_only_be_an_answer(rag_url):
+    run = agent(rag_url, max_steps=1).json()
+    assert [step["tool"] for step in run["steps"]] == ["answer"]
+    assert run["finished"] == "answered" and run["citations"] == []
+
+
+def test_bad_agent_requests_are_problems(rag_url):
+    assert_problem(agent(rag_url, max_steps=0), 422, "validation-error")
+    assert_problem(agent(rag_url, max_steps=99), 422, "too-many-steps")
+    assert_problem(agent(rag_url, ""), 422, "validation-error")
+    assert_problem(agent(rag_url, tools=["shell"]), 422, "validation-error")
+    assert_problem(agent(rag_url, "why? " * 300), 413, "question-too-long")
+
+
+@pytest.fixture(scope="module")
+def unconstrained(rag_stack, tmp_path_factory) -> Iterator[RagStack]:
+    """The same service, with the step's shape only asked for in the prompt."""
+    stack = RagStack(rag_stack.triton, rag_stack.milvus, rag_stack.llm, tmp_path_factory.mktemp("agent-none"),
+                     {"RAG_LLM_STRUCTURED_OUTPUT": "none"})
+    stack.start_service()
+    yield stack
+    stack.stop_service()
+
+
+def test_without_the_constraint_the_frame_still_holds(unconstrained):
+    run = agent(unconstrained.url, max_steps=2).json()
+    assert len(run["steps"]) <= 2
+    for step in run["steps"]:  # whatever the model wrote is kept, as a step or as "invalid"
+        assert step["tool"] in ("search_course", "answer", "invalid") and step["argument"]
+    assert (run["finished"] == "answered") == (run["steps"][-1]["tool"] == "answer")
+    assert (run["answer"] is None) == (run["finished"] == "step_budget")
+
+
+def test_the_llm_down_is_503_for_the_agent(rag_stack, base_url_option):
+    if base_url_option:
+        pytest.skip("kills a local backend")
+    rag_stack.llm.kill()
+    try:
+        response = agent(rag_stack.url, max_steps=2)
+        assert_problem(response, 503, "llm-unavailable")
+        assert response.headers["Retry-After"] == "2"
+    finally:
+        rag_stack.llm.start()
+    metrics = httpx.get(f"{rag_stack.url}/metrics").text
+    assert re.search(r'^rag_agent_steps_total\{tool="answer"\} [1-9]', metrics, re.M)
