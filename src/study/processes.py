@@ -32,6 +32,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def resident_mb(pid: int) -> float:
+    """Resident memory of a process and of all its descendants, in MiB (Linux /proc). Triton, for
+    one, runs a stub process per model: the server's own number is not what it costs."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/status") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
+            continue  # it exited meanwhile
+    return total
+
+
 def _die_with_parent() -> None:
     """Linux: the child gets SIGTERM if the harness dies, so nothing is left orphaned."""
     if sys.platform.startswith("linux"):

@@ -6,7 +6,6 @@ Which replica answered is read from the replicas' own logs and the service's met
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +17,7 @@ from streaming_chat.llm_client import LLMClient
 from streaming_chat.services.routing import LLMRouter
 from streaming_chat.services.tenants import PUBLIC, conversation_key
 from study.bench.streaming_llm_chat import FIRST_MESSAGE, FOLLOW_UP
+from study.metrics_page import by_label
 from study.stacks.streaming_llm_chat import ChatStack, running_stack
 
 URLS = [f"http://10.0.0.{i}:8000/v1" for i in range(1, 5)]
@@ -79,8 +79,7 @@ def conversation_on(stack: ChatStack, replica: int) -> str:
 
 
 def by_replica(stack: ChatStack, counter: str) -> dict[str, float]:
-    text = httpx.get(f"{stack.url}/metrics").text
-    return {url: float(n) for url, n in re.findall(rf'^{counter}{{replica="([^"]+)"}} (\S+)$', text, re.M)}
+    return by_label(f"{stack.url}/metrics", counter, "replica")
 
 
 def turns_by_replica(stack: ChatStack) -> dict[str, float]:

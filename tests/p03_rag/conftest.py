@@ -9,10 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from study.paths import PROJECTS_DIR
-from study.stacks.rag import RagStack, running_stack
-
-EVALUATION_SET = PROJECTS_DIR / "03-rag" / "evaluation" / "questions.yaml"
+from study.stacks.rag import EVALUATION_SET, RagStack, running_stack
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,8 @@ import httpx
 
 from course_qa.evaluation import Retrieved, load_evaluation_set, page_match
 from study.bench.load import machine
-from study.paths import PROJECTS_DIR
-from study.stacks.rag import running_stack
+from study.stacks.rag import EVALUATION_SET, running_stack
 
-EVALUATION_SET = PROJECTS_DIR / "03-rag" / "evaluation" / "questions.yaml"
 MODES = {"json_object": "each step constrained to the schema", "none": "the shape asked for in the prompt only"}
 MAX_STEPS = 3
 SEARCH_K = 3

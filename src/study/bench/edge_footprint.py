@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,24 +22,10 @@ from study.stacks.image_classification import (
     chelsea_crops, ensure_int8_model, ensure_model, expected_model_sha256, sha256_of, start_edge_service,
     start_service, start_triton)
 from study.environments import triton_environment
+from study.processes import resident_mb
 
 CONCURRENCY = (1, 2)
 DEPLOYMENTS = ("Triton + service", "edge, float32", "edge, int8")
-
-
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (Triton runs a stub process per model)."""
-    total, pending = 0.0, [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            with open(f"/proc/{current}/status") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, StopIteration):
-            continue
-    return total
 
 
 def du_mb(path: Path) -> float:
@@ -62,20 +49,32 @@ async def load(url: str, images: list[bytes], concurrency: int, requests: int) -
 
 def measure(name: str, url: str, pids: list[int], started_s: float, installed_mb: float, model: Path,
             images: list[bytes], requests: int, report: Callable[[str], None]) -> dict:
-    rss_idle = sum(tree_rss_mb(pid) for pid in pids)
+    rss_idle = sum(resident_mb(pid) for pid in pids)
     rows = []
     for concurrency in CONCURRENCY:
         report(f"edge footprint: {name}, {concurrency} client(s)")
         rows.append(asyncio.run(load(url, images, concurrency, requests)))
     return {"deployment": name, "ready_s": round(started_s, 2), "rss_mb": round(rss_idle, 1),
-            "rss_after_load_mb": round(sum(tree_rss_mb(pid) for pid in pids), 1),
+            "rss_after_load_mb": round(sum(resident_mb(pid) for pid in pids), 1),
             "installed_mb": round(installed_mb, 1), "model_mb": round(model.stat().st_size / 2**20, 1),
             "load": rows}
 
 
-def run_edge(out: Path, scale: float, report: Callable[[str], None], run_dir: Path) -> list[Path]:
-    requests = max(8, int(200 * scale))
-    images = chelsea_crops(0, 64)
+def run_edge(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:
+    requests, images = max(8, int(200 * scale)), chelsea_crops(0, 64)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = measure_deployments(Path(tmp), images, requests, report)
+    result = {"benchmark": "image-classification/edge", "machine": machine(), "requests_per_level": requests,
+              "distinct_images": len(images), "deployments": rows, "ratios": edge_ratios(rows)}
+    paths = [out / "edge.json", out / "edge.md"]
+    paths[0].write_text(json.dumps(result, indent=2) + "\n")
+    paths[1].write_text(edge_table(result))
+    return paths
+
+
+def measure_deployments(run_dir: Path, images: list[bytes], requests: int,
+                        report: Callable[[str], None]) -> list[dict]:
+    """Triton + service, then the service alone with each model file; one after another."""
     fp32, int8 = ensure_model(report), ensure_int8_model(report)
     runtime_mb = du_mb(Path(onnxruntime.__file__).parent)
     rows = []
@@ -102,13 +101,7 @@ def run_edge(out: Path, scale: float, report: Callable[[str], None], run_dir: Pa
                                 model, images, requests, report))
         finally:
             service.stop()
-
-    result = {"benchmark": "image-classification/edge", "machine": machine(), "requests_per_level": requests,
-              "distinct_images": len(images), "deployments": rows, "ratios": edge_ratios(rows)}
-    paths = [out / "edge.json", out / "edge.md"]
-    paths[0].write_text(json.dumps(result, indent=2) + "\n")
-    paths[1].write_text(edge_table(result))
-    return paths
+    return rows
 
 
 def _level(row: dict, concurrency: int) -> dict:

@@ -30,7 +30,7 @@ from tritonclient.utils import np_to_triton_dtype  # noqa: E402
 from image_classification.services.preprocessing import center_crop, decode_image, to_model_input  # noqa: E402
 from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.edge_footprint import run_edge  # noqa: E402
-from study.errors import StudyError  # noqa: E402
+from study.bench.parts import run_parts  # noqa: E402
 from study.bench.load import closed_loop, machine  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
 from study.stacks.image_classification import (ENSEMBLE_NAME, MODEL_NAME, chelsea_crops,  # noqa: E402
@@ -203,17 +203,8 @@ PARTS = ("serving", "edge")
 def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
         only: str | None = None) -> list[Path]:
     """Both parts, or ``only`` the one named."""
-    if only not in (None, *PARTS):
-        raise StudyError(f"no part {only!r} in this benchmark; one of {', '.join(PARTS)}")
-    out = out or DEFAULT_OUT
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    if only in (None, "serving"):
-        paths += run_serving(out, scale, report)
-    if only in (None, "edge"):
-        with tempfile.TemporaryDirectory() as tmp:
-            paths += run_edge(out, scale, report, Path(tmp))
-    return paths
+    return run_parts(dict(zip(PARTS, (lambda to: run_serving(to, scale, report),
+                                      lambda to: run_edge(to, scale, report)))), out or DEFAULT_OUT, only)
 
 
 def run_serving(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:

@@ -30,12 +30,11 @@ from course_qa.settings import Settings  # noqa: E402
 from course_qa.vector_store import VectorStore  # noqa: E402
 from study.bench.agent_steps import run_agent  # noqa: E402
 from study.bench.load import machine  # noqa: E402
-from study.errors import StudyError  # noqa: E402
-from study.paths import DOCS_DIR, PROJECTS_DIR, REPO_ROOT  # noqa: E402
-from study.stacks.rag import MODEL_NAME, ensure_model, running_stack  # noqa: E402
+from study.bench.parts import run_parts  # noqa: E402
+from study.paths import DOCS_DIR, REPO_ROOT  # noqa: E402
+from study.stacks.rag import EVALUATION_SET, MODEL_NAME, ensure_model, running_stack  # noqa: E402
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "03-rag" / "results"
-EVALUATION_SET = PROJECTS_DIR / "03-rag" / "evaluation" / "questions.yaml"
 EXAMPLE_QUESTION = "Why does the service share one Triton client between requests?"
 STAGES = ("embed", "search", "first_token", "generate")
 
@@ -111,16 +110,8 @@ PARTS = ("pipeline", "agent")
 def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
         only: str | None = None) -> list[Path]:
     """Both parts, or ``only`` the one named."""
-    if only not in (None, *PARTS):
-        raise StudyError(f"no part {only!r} in this benchmark; one of {', '.join(PARTS)}")
-    out = out or DEFAULT_OUT
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    if only in (None, "pipeline"):
-        paths += run_pipeline(out, scale, report)
-    if only in (None, "agent"):
-        paths += run_agent(out, scale, report)
-    return paths
+    return run_parts(dict(zip(PARTS, (lambda to: run_pipeline(to, scale, report),
+                                      lambda to: run_agent(to, scale, report)))), out or DEFAULT_OUT, only)
 
 
 def run_pipeline(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:

@@ -31,20 +31,16 @@ from streaming_chat.services.context import TokenCounter  # noqa: E402
 from streaming_chat.settings import Settings  # noqa: E402
 from study.bench.charts import format_concurrency_panels  # noqa: E402
 from study.bench.load import machine  # noqa: E402
+from study.bench.parts import run_parts  # noqa: E402
 from study.bench.tenant_fairness import run_tenant_fairness  # noqa: E402
-from study.errors import StudyError  # noqa: E402
 from study.paths import DOCS_DIR  # noqa: E402
+from study.processes import resident_mb  # noqa: E402
 from study.stacks.streaming_llm_chat import ensure_tokenizer, running_stack  # noqa: E402
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "02-streaming-llm-chat" / "results"
 CONCURRENCY = (1, 4, 16)
 PROMPT = "Write a long story about a dragon who learns to bake bread. Use at least 800 words."
 LIMITS = {"CHAT_MAX_CONCURRENT_STREAMS": "16", "CHAT_MAX_WAITING": "64", "CHAT_QUEUE_TIMEOUT_S": "600"}
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
 async def one_stream(client: httpx.AsyncClient, url: str, body: dict, parse) -> tuple[float | None, float, str]:
@@ -95,7 +91,7 @@ async def run_level(target: str, stack, concurrency: int, rounds: int, max_token
 
         async def sample_rss():
             while True:
-                rss.append(rss_mb(stack.service.proc.pid))
+                rss.append(resident_mb(stack.service.proc.pid))
                 await asyncio.sleep(0.2)
         sampler = asyncio.create_task(sample_rss())
         started = time.perf_counter()
@@ -123,19 +119,11 @@ PARTS = ("streams", "prefix-reuse", "tenant-fairness")
 
 def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
         backends: tuple[str, ...] = ("llama.cpp", "vllm"), only: str | None = None) -> list[Path]:
-    """Both parts, or ``only`` the one named."""
-    if only not in (None, *PARTS):
-        raise StudyError(f"no part {only!r} in this benchmark; one of {', '.join(PARTS)}")
-    out = out or DEFAULT_OUT
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    if only in (None, "streams"):
-        paths += run_streams(out, scale, report, backends)
-    if only in (None, "prefix-reuse"):
-        paths += run_prefix_reuse(out, scale, report, backends)
-    if only in (None, "tenant-fairness"):
-        paths += run_tenant_fairness(out, scale, report)  # llama.cpp: the policy, not the server, is measured
-    return paths
+    """All parts, or ``only`` the one named. tenant-fairness runs on llama.cpp alone: it measures
+    the service's policy, not the server."""
+    return run_parts(dict(zip(PARTS, (lambda to: run_streams(to, scale, report, backends),
+                                      lambda to: run_prefix_reuse(to, scale, report, backends),
+                                      lambda to: run_tenant_fairness(to, scale, report)))), out or DEFAULT_OUT, only)
 
 
 def run_streams(out: Path, scale: float, report: Callable[[str], None], backends: tuple[str, ...]) -> list[Path]:
@@ -148,7 +136,7 @@ def run_streams(out: Path, scale: float, report: Callable[[str], None], backends
             started = time.perf_counter()
             with running_stack(Path(tmp) / backend, report=report, service_env=LIMITS, backend=backend) as stack:
                 startup[backend] = round(time.perf_counter() - started, 1)
-                idle = rss_mb(stack.service.proc.pid)
+                idle = resident_mb(stack.service.proc.pid)
                 peak: list[float] = []
                 for target in ("llm-server", "api"):  # warm-up: the first answer pays one-time costs
                     asyncio.run(run_level(target, stack, 1, 1, 8, counter, peak))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,19 +22,22 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from study.bench.load import machine  # noqa: E402
+from study.metrics_page import by_label  # noqa: E402
 from study.stacks.streaming_llm_chat import running_stack  # noqa: E402
 
 SHARED_LIMITS = {"CHAT_MAX_CONCURRENT_STREAMS": "4", "CHAT_MAX_WAITING": "8", "CHAT_QUEUE_TIMEOUT_S": "600"}
 NOISY_CLIENTS = 8
 NOISY_SHARE = 2
 KEYS = {"noisy": "bench-noisy-key", "quiet": "bench-quiet-key"}
-SETUPS = ("no per-tenant share", f"noisy tenant's share: {NOISY_SHARE}")
+SETUPS = {"no per-tenant share": None, f"noisy tenant's share: {NOISY_SHARE}": NOISY_SHARE}
 QUESTION = "My parcel has not arrived. What can I do?"
 
 
-def tenants_env(noisy_share: int) -> dict[str, str]:
+def tenants_env(noisy_share: int | None) -> dict[str, str]:
+    """No share: the noisy tenant may hold as much as the shared limits allow, slots and line."""
+    everything = int(SHARED_LIMITS["CHAT_MAX_CONCURRENT_STREAMS"]) + int(SHARED_LIMITS["CHAT_MAX_WAITING"])
     tenants = [{"name": name, "key_sha256": hashlib.sha256(key.encode()).hexdigest(),
-                "max_streams": noisy_share if name == "noisy" else 4} for name, key in KEYS.items()]
+                "max_streams": (noisy_share or everything) if name == "noisy" else 4} for name, key in KEYS.items()]
     return {**SHARED_LIMITS, "CHAT_TENANTS": json.dumps(tenants)}
 
 
@@ -76,11 +78,7 @@ async def tenant_load(url: str, messages: int, max_tokens: int) -> dict:
 
 
 def tenant_tokens(url: str) -> dict[str, float]:
-    text = httpx.get(f"{url}/metrics").text
-    spent: dict[str, float] = {}
-    for kind, tenant, n in re.findall(r'^chat_tenant_tokens_total\{kind="(\w+)",tenant="(\w+)"\} (\S+)$', text, re.M):
-        spent[tenant] = spent.get(tenant, 0) + float(n)
-    return spent
+    return by_label(f"{url}/metrics", "chat_tenant_tokens_total", "tenant")
 
 
 def run_tenant_fairness(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:
@@ -90,16 +88,16 @@ def run_tenant_fairness(out: Path, scale: float, report: Callable[[str], None]) 
     rounds, messages, max_tokens = max(1, int(3 * scale)), max(2, int(4 * scale)), 48
     runs: dict[str, list[dict]] = {setup: [] for setup in SETUPS}
     with tempfile.TemporaryDirectory() as tmp, \
-            running_stack(Path(tmp), report=report, service_env=tenants_env(1_000_000), backend="llama.cpp") as stack:
+            running_stack(Path(tmp), report=report, service_env=tenants_env(None), backend="llama.cpp") as stack:
         for i in range(rounds):
-            for setup, share in zip(SETUPS, (1_000_000, NOISY_SHARE)):
+            for setup, share in SETUPS.items():
                 stack.stop_service()
                 stack.service_env = tenants_env(share)
                 stack.start_service()  # a fresh service: its own metrics, the same LLM server and Redis
                 report(f"tenant fairness, round {i + 1} of {rounds}: {setup}")
                 runs[setup].append({**asyncio.run(tenant_load(stack.url, messages, max_tokens)),
                                     "tokens_by_tenant": tenant_tokens(stack.url)})
-    rows = [summarise(setup, share, runs[setup]) for setup, share in zip(SETUPS, (None, NOISY_SHARE))]
+    rows = [summarise(setup, share, runs[setup]) for setup, share in SETUPS.items()]
     without, with_share = rows
     result = {"benchmark": "streaming-llm-chat/tenant-fairness", "machine": machine(), "backend": "llama.cpp",
               "shared_limits": SHARED_LIMITS, "noisy_clients": NOISY_CLIENTS, "max_tokens": max_tokens,
@@ -137,14 +135,14 @@ def chart(result: dict, path: Path) -> None:
     for i, row in enumerate(result["setups"]):
         left.scatter([i] * len(row["quiet_ttft_ms"]), row["quiet_ttft_ms"], alpha=0.6)
         left.hlines(row["quiet_ttft_p50_ms"], i - 0.25, i + 0.25, colors="black")
-    left.set_xticks(range(len(SETUPS)), SETUPS)
+    left.set_xticks(range(len(SETUPS)), list(SETUPS))
     left.set_ylim(bottom=0)
     left.set_title("Quiet tenant: time to first token (ms), each message; line: p50", fontsize=10)
     noisy = [row["noisy_answers_per_s"] for row in result["setups"]]
     quiet = [row["all_answers_per_s"] - row["noisy_answers_per_s"] for row in result["setups"]]
     right.bar(range(len(SETUPS)), noisy, color="tab:gray", label="noisy tenant")
     right.bar(range(len(SETUPS)), quiet, bottom=noisy, color="tab:blue", label="quiet tenant")
-    right.set_xticks(range(len(SETUPS)), SETUPS)
+    right.set_xticks(range(len(SETUPS)), list(SETUPS))
     right.legend(fontsize=9)
     right.set_title("Answers per second, by tenant", fontsize=10)
     fig.suptitle(f"One llama.cpp server, two tenants: {host['cpu']}, {host['cores']} cores, {host['date']}",

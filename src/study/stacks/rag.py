@@ -24,6 +24,7 @@ from study.triton_local import LocalTriton, build_cpu_repository
 
 PROJECT_DIR = PROJECTS_DIR / "03-rag"
 MODEL_BUILD_DIR = PROJECT_DIR / "model_build"
+EVALUATION_SET = PROJECT_DIR / "evaluation" / "questions.yaml"  # questions with the pages that answer them
 MODEL_NAME = "minilm_l6_v2"
 BACKENDS = {"llama.cpp": LocalLlamaCpp, "vllm": LocalVllm}
 

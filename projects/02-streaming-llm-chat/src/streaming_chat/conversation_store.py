@@ -26,14 +26,16 @@ class ConversationFull(RuntimeError):
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-class ConversationStore:
-    def __init__(self, url: str, ttl_s: int, max_messages: int):
-        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2,
-                                           socket_timeout=5, health_check_interval=10)
-        self._ttl_s, self.max_messages = ttl_s, max_messages
+def redis_client(url: str) -> redis.Redis:
+    """One client, one connection pool, for everything the service keeps in Redis."""
+    return redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+                                health_check_interval=10)
 
-    async def close(self) -> None:
-        await self._redis.aclose()
+
+class ConversationStore:
+    def __init__(self, client: redis.Redis, ttl_s: int, max_messages: int):
+        self._redis = client
+        self._ttl_s, self.max_messages = ttl_s, max_messages
 
     async def ping(self) -> bool:
         try:

@@ -12,7 +12,7 @@ from streaming_chat import metrics as chat_metrics
 from streaming_chat.api.body_limit import BodySizeLimitMiddleware
 from streaming_chat.api.problems import install_problem_handlers
 from streaming_chat.api.routes import router
-from streaming_chat.conversation_store import ConversationStore
+from streaming_chat.conversation_store import ConversationStore, redis_client
 from streaming_chat.llm_client import LLMClient
 from streaming_chat.logging_config import AccessLogMiddleware, configure_logging
 from streaming_chat.services.admission import Admission
@@ -34,20 +34,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         llm = LLMRouter([LLMClient(url, settings.llm_model, settings.llm_timeout_s)
                          for url in (settings.llm_base_url, *settings.llm_replica_urls)], settings.llm_routing)
-        store = ConversationStore(settings.redis_url, settings.history_ttl_s, settings.max_history_messages)
+        shared_redis = redis_client(settings.redis_url)  # history, locks and token quotas: one pool
+        store = ConversationStore(shared_redis, settings.history_ttl_s, settings.max_history_messages)
         counter = TokenCounter(settings.tokenizer_file)
         counter.count("warm-up")  # load the tokenizer now, not on the first message
         admission = Admission(settings.max_concurrent_streams, settings.max_waiting, settings.queue_timeout_s)
         chat_metrics.QUEUE_DEPTH.set_function(lambda: admission.waiting)
         chat_metrics.ACTIVE_STREAMS.set_function(lambda: admission.active)
-        quota = TokenQuota(settings.redis_url, settings.tenant_quota_window_s)
+        quota = TokenQuota(shared_redis, settings.tenant_quota_window_s)
         app.state.settings = settings
         app.state.tenants = TenantDirectory(settings.tenants)
         app.state.chat = ChatService(settings, llm, store, counter, admission, TenantSlots(), quota)
         yield
         await llm.close()
-        await store.close()
-        await quota.close()
+        await shared_redis.aclose()
 
     app = FastAPI(title="Streaming LLM chat", version="1.0.0", lifespan=lifespan,
                   summary="Customer-support chat: tokens streamed as Server-Sent Events, history in Redis.")

@@ -21,9 +21,8 @@ class TokenQuota:
     charged after it with what the turn really cost: a tenant can overshoot by the turns it had in
     flight when it crossed the line, never by more."""
 
-    def __init__(self, url: str, window_s: int):
-        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5)
-        self.window_s = window_s
+    def __init__(self, client: redis.Redis, window_s: int):
+        self._redis, self.window_s = client, window_s
 
     @staticmethod
     def _key(tenant: TenantConfig) -> str:
@@ -48,6 +47,3 @@ class TokenQuota:
             pipe.incrby(self._key(tenant), tokens)
             await pipe.execute()
 # --8<-- [end:quota]
-
-    async def close(self) -> None:
-        await self._redis.aclose()

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
-from opentelemetry import trace
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from course_qa import metrics
@@ -22,7 +21,8 @@ from course_qa.llm_client import LLMClient
 from course_qa.services.answering import Answerer, Citation, Retrieval
 from course_qa.vector_store import Hit
 
-TOOLS = ("search_course", "answer")
+Tool = Literal["search_course", "answer"]
+TOOLS: tuple[str, ...] = get_args(Tool)
 SYSTEM_PROMPT = (
     "You answer questions about a course on production AI inference. Work in steps. Each step is one "
     'JSON object: {"tool": ..., "argument": ...}. Tools: "search_course": the argument is a few words '
@@ -43,7 +43,7 @@ STEP_MAX_TOKENS = ARGUMENT_MAX_CHARS + 64
 class Step(BaseModel):
     """What the model must write at each step; checked here even when the server constrained it."""
     model_config = ConfigDict(extra="forbid")
-    tool: Literal["search_course", "answer"]
+    tool: Tool
     argument: str = Field(min_length=1, max_length=ARGUMENT_MAX_CHARS)
 
 
@@ -100,7 +100,8 @@ class Agent:
                     return self._finish(question, step.argument, "answered", steps, sources)
                 else:
                     retrieval = await self.answerer.retrieve(step.argument, self.search_k)
-                    new = [hit for hit in retrieval.hits if hit.chunk not in {h.chunk for h in sources}]
+                    seen = {hit.chunk for hit in sources}
+                    new = [hit for hit in retrieval.hits if hit.chunk not in seen]
                     first = len(sources) + 1
                     sources += new
                     record = StepRecord(number, "search_course", step.argument, ms_since(started),
