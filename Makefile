@@ -1,5 +1,5 @@
 # The two commands of the course: `make up` runs project 01 locally, `make test` runs every test.
-.PHONY: up test docs bench system-packages docs-assets
+.PHONY: up test test-fresh lock docs bench system-packages docs-assets
 
 # `uv` on PATH, else the one `make test` installs with pip (reachable as a module even before a shell rehash).
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
@@ -10,6 +10,14 @@ up:
 test: system-packages docs-assets
 	$(UV) sync --all-packages
 	$(UV) run pytest
+
+# The two commands on a fresh clone of HEAD with empty caches, timed (see scripts/test-fresh.sh).
+test-fresh:
+	@bash scripts/test-fresh.sh
+
+# Recompile every environment's complete lock after a pin changed (commit the result).
+lock:
+	$(UV) run study lock
 
 docs: docs-assets
 	$(UV) run mkdocs serve

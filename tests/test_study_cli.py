@@ -12,7 +12,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from study.cli import app
+from study.cli import app, port_is_free
 from study.processes import free_port
 from study.projects import PROJECTS
 
@@ -50,10 +50,16 @@ def test_bench_only_names_a_part_the_benchmark_has(project, says):
     assert says in result.output and "Traceback" not in result.output
 
 
+@pytest.fixture(scope="module")
+def up_port() -> int:
+    """One port for both runs below: the second starts at once on the port the first served on."""
+    return free_port()
+
+
 # A job started in the background by a script inherits SIGINT as ignored; Ctrl-C must still work.
 @pytest.mark.parametrize("inherited_sigint", [signal.SIG_DFL, signal.SIG_IGN], ids=["default", "ignored"])
-def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpeg_bytes, inherited_sigint):
-    port = free_port()
+def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpeg_bytes, inherited_sigint, up_port):
+    port = up_port
     env = {**os.environ, "COLUMNS": "200"}
     proc = subprocess.Popen([sys.executable, "-m", "study.cli", "up", "image-classification", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
@@ -69,7 +75,10 @@ def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpe
                 pass
             assert proc.poll() is None, proc.stdout.read()
             time.sleep(0.5)
-        response = httpx.post(f"{url}/v1/classify", files={"image": ("cat.jpg", cat_jpeg_bytes, "image/jpeg")})
+        # "Connection: close": the server closes the connection, so its side lingers in TIME-WAIT
+        # on this port after the run, as after any run that served requests.
+        response = httpx.post(f"{url}/v1/classify", files={"image": ("cat.jpg", cat_jpeg_bytes, "image/jpeg")},
+                              headers={"Connection": "close"})
         assert response.status_code == 200
         assert "cat" in response.json()["predictions"][0]["label"]
         pattern = f"--port {port}|run/image-classification/model_repository"
@@ -96,6 +105,25 @@ def cat_jpeg_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(skimage.data.chelsea()).save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+def test_a_port_whose_closed_connections_linger_in_time_wait_is_free():
+    """Nothing listens, but the server closed a connection first: its side stays in TIME-WAIT for
+    about a minute. A plain bind fails then; the server (SO_REUSEADDR) and our check do not."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the server side closes first: TIME-WAIT is on port `port`
+            client.recv(1)
+    with socket.socket() as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))  # the old check's way: the lingering state makes it fail
+    assert port_is_free("127.0.0.1", port)
 
 
 def test_up_on_a_busy_port_says_so():

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from study.environments import compile_lock, lock_of, lock_sources
 from study.errors import StudyError
-from study.paths import cache_dir
+from study.paths import REPO_ROOT, cache_dir
 from study.projects import PROJECTS, Project, find_project
 
 app = typer.Typer(help="AI Inference Study: run and measure the course projects.", no_args_is_help=True)
@@ -35,13 +36,19 @@ def _project(slug: str) -> Project:
     return project
 
 
+# --8<-- [start:port-is-free]
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now. Bind as the server will, with
+    SO_REUSEADDR: a plain bind also fails for the minute after a run that served requests, while
+    its closed connections linger in TIME-WAIT and nothing listens (uvicorn binds fine then)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
             return False
     return True
+# --8<-- [end:port-is-free]
 
 
 @app.command("list")
@@ -105,6 +112,18 @@ def up(
     except KeyboardInterrupt:
         console.print("interrupted during start-up; everything it had started is stopped.")
         raise typer.Exit(130) from None
+    except StudyError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def lock() -> None:
+    """Compile every environment's lock file (NAME.in -> NAME.txt, pyproject.toml -> requirements.txt),
+    pinning each package with its dependencies. Run it after changing a pin; commit the result."""
+    try:
+        for source in lock_sources():
+            console.print(f"locked {lock_of(compile_lock(source)).relative_to(REPO_ROOT)}")
     except StudyError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

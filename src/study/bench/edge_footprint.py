@@ -19,7 +19,7 @@ import onnxruntime
 
 from study.bench.load import closed_loop, machine
 from study.stacks.image_classification import (
-    chelsea_crops, ensure_int8_model, ensure_model, expected_model_sha256, sha256_of, start_edge_service,
+    chelsea_crops, ensure_int8_model, ensure_model, sha256_of, start_edge_service,
     start_service, start_triton)
 from study.environments import triton_environment
 from study.processes import resident_mb
@@ -92,7 +92,7 @@ def measure_deployments(run_dir: Path, images: list[bytes], requests: int,
     finally:
         triton.stop()
 
-    for name, model, sha in ((DEPLOYMENTS[1], fp32, expected_model_sha256()),
+    for name, model, sha in ((DEPLOYMENTS[1], fp32, sha256_of(fp32)),
                              (DEPLOYMENTS[2], int8, sha256_of(int8))):
         started = time.perf_counter()
         service = start_edge_service(model, sha, run_dir / name.replace(", ", "-"))

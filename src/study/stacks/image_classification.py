@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from study.environments import ensure_environment, requirements_file
+from study.environments import ensure_environment, run_in_environment
 from study.errors import StudyError
 from study.paths import PROJECTS_DIR, cache_dir
 from study.processes import ManagedProcess, free_port
@@ -30,33 +29,79 @@ Report = Callable[[str], None]
 
 
 def sha256_of(path: Path) -> str:
+    """The file's digest: what an edge release records for the file it ships (a byte checksum is
+    right for a file that is copied as it is; a build is judged by what it does, below)."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def expected_model_sha256() -> str:
-    return (MODEL_BUILD_DIR / "model.onnx.sha256").read_text().split()[0]
+def build_recipe() -> str:
+    """What decides the exported model: the export script and its complete lock of versions.
+    The cache is keyed on it, so a change of recipe builds afresh."""
+    digest = hashlib.sha256()
+    for name in ("export_onnx.py", "requirements.txt"):
+        digest.update((MODEL_BUILD_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
-# --8<-- [start:model-checksum]
+# --8<-- [start:model-check]
+# Photos that ship with scikit-image, and the ImageNet classes the model must put first for them.
+GOLDEN_IMAGES = {"chelsea": {281, 282, 285},  # tabby, tiger cat, Egyptian cat (near-tied on this cat)
+                 "coffee": {967}}  # espresso
+SIGNATURE = ([("input", "tensor(float)", [3, 224, 224])], [("logits", "tensor(float)", [1000])])
+
+
+def check_model(model: Path) -> None:
+    """Accept a built model by what it does, never by its bytes (they change with the CPU and the
+    library versions while the model stays right): it loads, has the service's signature (batch
+    first, any size) and puts each golden photo in its class after the service's own preprocessing."""
+    import onnxruntime as ort
+    import skimage.data
+    from PIL import Image
+
+    from image_classification.services.labels import imagenet_labels
+    from image_classification.services.preprocessing import to_model_input
+
+    try:
+        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ONNX Runtime raises its own exception types for unreadable files
+        raise StudyError(f"{model} is not a loadable ONNX model: {exc}") from None
+    found = ([(i.name, i.type, i.shape[1:]) for i in session.get_inputs()],
+             [(o.name, o.type, o.shape[1:]) for o in session.get_outputs()])
+    if found != SIGNATURE:
+        raise StudyError(f"{model} has the signature {found}, the service expects {SIGNATURE}")
+    batch = np.stack([to_model_input(Image.fromarray(getattr(skimage.data, name)())) for name in GOLDEN_IMAGES])
+    (logits,) = session.run(None, {"input": batch})
+    labels = imagenet_labels()
+    wrong = [f"{name} -> {labels[int(np.argmax(row))]!r}"
+             for (name, classes), row in zip(GOLDEN_IMAGES.items(), logits, strict=True)
+             if not np.isfinite(row).all() or int(np.argmax(row)) not in classes]
+    if wrong:
+        raise StudyError(f"{model} classifies the golden photos wrongly ({'; '.join(wrong)}): "
+                         "the export is numerically wrong and is not served")
+# --8<-- [end:model-check]
+
+
+# --8<-- [start:model-build]
 def ensure_model(report: Report = print) -> Path:
-    """Build model.onnx once per machine (torch export in its own environment), verify its checksum."""
-    model = cache_dir() / "models" / MODEL_NAME / "model.onnx"
-    if model.exists() and sha256_of(model) == expected_model_sha256():
-        return model
-    env = ensure_environment("torch-build", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
-                             installer="pip", report=report)
-    report("exporting EfficientNet-Lite0 to ONNX")
-    done = subprocess.run([str(env / "bin" / "python"), str(MODEL_BUILD_DIR / "export_onnx.py"), str(model)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise StudyError(f"model export failed:\n{done.stderr[-3000:]}")
-    found = sha256_of(model)
-    if found != expected_model_sha256():
+    """Build model.onnx once per recipe (torch export in its own environment), and check what it
+    does every time it is used; a file that fails the check is removed, never served."""
+    model = cache_dir() / "models" / MODEL_NAME / build_recipe() / "model.onnx"
+    if not model.exists():
+        env = ensure_environment("torch-build", MODEL_BUILD_DIR / "requirements.txt", report=report)
+        report("exporting EfficientNet-Lite0 to ONNX")
+        run_in_environment(env, MODEL_BUILD_DIR / "export_onnx.py", model, what="model export")
+    return checked(model)
+
+
+def checked(model: Path) -> Path:
+    """``model`` once it passed check_model; a file that fails is removed, so the next start rebuilds it."""
+    try:
+        check_model(model)
+    except StudyError:
         model.unlink()
-        raise StudyError(f"built model.onnx has SHA-256 {found}, expected {expected_model_sha256()} "
-                         f"(see {MODEL_BUILD_DIR / 'requirements.txt'} for the pinned versions)")
+        raise
     return model
-# --8<-- [end:model-checksum]
+# --8<-- [end:model-build]
 
 
 # Calibration images for the int8 build: none of them is a check image of the rollout tests.
@@ -99,22 +144,18 @@ def ensure_int8_model(report: Report = print) -> Path:
     """Build the int8 candidate once per machine; rebuilt when its recipe or its inputs change."""
     source = ensure_model(report)
     script = MODEL_BUILD_DIR / "quantize_int8.py"
-    recipe = hashlib.sha256(script.read_bytes() + expected_model_sha256().encode()
+    recipe = hashlib.sha256(script.read_bytes() + build_recipe().encode()
                             + ",".join(CALIBRATION_IMAGES).encode()).hexdigest()[:16]
     model = cache_dir() / "models" / MODEL_NAME / f"model-int8-{recipe}.onnx"
     if model.exists():
-        return model
-    env = ensure_environment("torch-build", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
-                             installer="pip", report=report)
+        return checked(model)
+    env = ensure_environment("torch-build", MODEL_BUILD_DIR / "requirements.txt", report=report)
     report("quantizing EfficientNet-Lite0 to int8")
     with tempfile.TemporaryDirectory() as tmp:
         calibration = Path(tmp) / "calibration.npy"
         np.save(calibration, calibration_batch())
-        done = subprocess.run([str(env / "bin" / "python"), str(script), str(source), str(calibration), str(model)],
-                              capture_output=True, text=True)
-    if done.returncode != 0:
-        raise StudyError(f"int8 quantization failed:\n{done.stderr[-3000:]}")
-    return model
+        run_in_environment(env, script, source, calibration, model, what="int8 quantization")
+    return checked(model)
 
 
 RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # as --cache-config in docker-compose.yml and the Helm chart

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from study.environments import ensure_environment, requirements_file
+from study.environments import ensure_environment, run_in_environment
 from study.errors import StudyError
 from study.llm_local import LocalLlamaCpp, LocalVllm
 from study.milvus_local import LocalMilvus
@@ -46,13 +45,9 @@ def ensure_model(report: Report = print) -> Path:
     if model.exists() and (folder / "tokenizer.json").exists() and stamp.exists() \
             and stamp.read_text() == _build_recipe():
         return model
-    env = ensure_environment("minilm-export", requirements_file(MODEL_BUILD_DIR / "requirements.txt"),
-                             installer="pip", report=report)
+    env = ensure_environment("minilm-export", MODEL_BUILD_DIR / "requirements.txt", report=report)
     report("exporting all-MiniLM-L6-v2 to ONNX")
-    done = subprocess.run([str(env / "bin" / "python"), str(MODEL_BUILD_DIR / "export_onnx.py"), str(model)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise StudyError(f"embedding model export failed:\n{done.stderr[-3000:]}")
+    run_in_environment(env, MODEL_BUILD_DIR / "export_onnx.py", model, what="embedding model export")
     stamp.write_text(_build_recipe())
     return model
 
