@@ -6,19 +6,18 @@ import functools
 import http.server
 import os
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from system_tools import system_tool
 
 from study.paths import DOCS_DIR as DOCS
 from study.paths import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "build" / "test-artifacts"  # screenshots a reviewer can open after a run
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
@@ -99,8 +98,9 @@ def site_pages() -> list[tuple[str, str, str]]:
 def browser():
     from playwright.sync_api import sync_playwright
 
+    chromium = system_tool("chromium", "chromium-browser", debian="chromium")  # make test installs it on Debian
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
@@ -109,7 +109,6 @@ SCREENSHOTS = {"/": "home.png", "/fundamentals/inference-lifecycle/": "chapter-i
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it on Debian)")
 @pytest.mark.parametrize("source, path, heading", site_pages(), ids=lambda value: str(value))
 def test_page_renders_in_chromium_without_console_errors(served_site: str, browser, source: str, path: str,
                                                          heading: str):
@@ -134,7 +133,6 @@ def test_page_renders_in_chromium_without_console_errors(served_site: str, brows
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it on Debian)")
 def test_screenshots_are_kept_as_artifacts(served_site: str, browser):
     """The home page and one chapter page, photographed into build/test-artifacts/ for a reviewer."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

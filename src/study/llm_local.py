@@ -132,7 +132,9 @@ class LocalVllm(OpenAIServer):
         env = vllm_environment(report)
         cmd = [str(env / "bin" / "python"), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
                "--served-model-name", MODEL_ALIAS, "--dtype", "float32", "--enforce-eager",
-               "--max-model-len", "4096", "--host", "127.0.0.1", "--port", str(self.port)]
+               "--max-model-len", "4096", "--host", "127.0.0.1", "--port", str(self.port),
+               # Log each request and each abort: the log then says when a client that left was cut off.
+               "--enable-log-requests"]
         self.process = ManagedProcess("vLLM server (CPU)", cmd, self.log_path, env={
             "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2",
             "VLLM_CPU_OMP_THREADS_BIND": f"0-{max(0, (os.cpu_count() or 2) - 1)}"})

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from system_tools import system_tool
 
 from study.prometheus_local import LocalPrometheus
 from study.stacks.image_classification import PROJECT_DIR
@@ -21,10 +22,7 @@ OBSERVABILITY = PROJECT_DIR / "observability"
 
 
 def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (Debian: apt-get install prometheus prometheus-alertmanager)")
-    return path
+    return system_tool(name, debian="prometheus prometheus-alertmanager")
 
 
 def promtool_test(tests_file: Path) -> subprocess.CompletedProcess:

@@ -11,7 +11,11 @@ from pathlib import Path
 import httpx
 import yaml
 
-from study.stacks.image_classification import LOADED_AT_START, PROJECT_DIR, RESPONSE_CACHE_BYTES
+from study.stacks.image_classification import (
+    LOADED_AT_START,
+    PROJECT_DIR,
+    RESPONSE_CACHE_BYTES,
+)
 
 LOADED = {f"--load-model={name}" for name in LOADED_AT_START}  # as the local stack
 

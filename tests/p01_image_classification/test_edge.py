@@ -9,12 +9,20 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from image_classification.onnx_runtime_client import (
+    ModelFileRejected,
+    OnnxRuntimeClassifier,
+)
 from problem_details import assert_problem
 
-from image_classification.onnx_runtime_client import ModelFileRejected, OnnxRuntimeClassifier
 from study.processes import ManagedProcess
 from study.stacks.image_classification import (
-    MODEL_NAME, ensure_int8_model, ensure_model, sha256_of, start_edge_service)
+    MODEL_NAME,
+    ensure_int8_model,
+    ensure_model,
+    sha256_of,
+    start_edge_service,
+)
 
 
 @pytest.fixture(scope="module")

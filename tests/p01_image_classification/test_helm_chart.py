@@ -12,11 +12,15 @@ import httpx
 import kubernetes_validate
 import pytest
 import yaml
-
 from image_classification.main import create_app
 from image_classification.settings import Settings
+
 from study.paths import REPO_ROOT
-from study.stacks.image_classification import LOADED_AT_START, PROJECT_DIR, RESPONSE_CACHE_BYTES
+from study.stacks.image_classification import (
+    LOADED_AT_START,
+    PROJECT_DIR,
+    RESPONSE_CACHE_BYTES,
+)
 
 CHART = PROJECT_DIR / "helm" / "image-classification"
 KUBERNETES = "1.31"

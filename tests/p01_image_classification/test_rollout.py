@@ -24,15 +24,21 @@ import onnxruntime as ort
 import pytest
 import skimage.data
 import tritonclient.grpc as grpcclient
+from image_classification.rollout import Golden, ModelVersions, roll_out
+from image_classification.services.classifier import softmax
+from image_classification.services.preprocessing import center_crop, to_model_input
 from onnx import numpy_helper
 from PIL import Image
 from polling import eventually
 
-from image_classification.rollout import Golden, ModelVersions, roll_out
-from image_classification.services.classifier import softmax
-from image_classification.services.preprocessing import center_crop, to_model_input
-from study.stacks.image_classification import (ENSEMBLE_NAME, MODEL_NAME, Stack, ensure_int8_model,
-                                               ensure_model, running_stack)
+from study.stacks.image_classification import (
+    ENSEMBLE_NAME,
+    MODEL_NAME,
+    Stack,
+    ensure_int8_model,
+    ensure_model,
+    running_stack,
+)
 from study.triton_local import add_cpu_version
 
 from .conftest import jpeg_bytes

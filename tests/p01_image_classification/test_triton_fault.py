@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from metric_samples import metric_value
 from polling import eventually
+from system_tools import system_tool
 
 from study.stacks.image_classification import Stack, running_stack
 
@@ -29,25 +31,48 @@ def classify(url: str, image: bytes) -> httpx.Response:
     return httpx.post(f"{url}/v1/classify", files={"image": ("c.jpg", image, "image/jpeg")}, timeout=30)
 
 
-async def burst(url: str, image: bytes, n: int) -> list[httpx.Response]:
+async def traffic_across_a_kill(url: str, image: bytes, triton, clients: int = 4) -> list[tuple[bool, bool, int]]:
+    """``clients`` loops send requests back to back while Triton is killed; each answer is recorded
+    as (sent before the kill, answered after the kill, status). The loops stop once each has been
+    answered after the kill, so the kill always lands among live traffic."""
+    killed = asyncio.Event()
+    answers: list[tuple[bool, bool, int]] = []
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        while True:
+            sent_before = not killed.is_set()
+            response = await client.post(f"{url}/v1/classify", files={"image": ("c.jpg", image, "image/jpeg")})
+            answers.append((sent_before, killed.is_set(), response.status_code))
+            if killed.is_set() and not sent_before:
+                return
+
     async with httpx.AsyncClient(timeout=30) as client:
-        return await asyncio.gather(*(
-            client.post(f"{url}/v1/classify", files={"image": ("c.jpg", image, "image/jpeg")})
-            for _ in range(n)))
+        loops = [asyncio.create_task(client_loop(client)) for _ in range(clients)]
+        deadline = time.monotonic() + 60
+        while sum(status == 200 for *_, status in answers) < 2 * clients:  # traffic is flowing
+            assert time.monotonic() < deadline and all(status == 200 for *_, status in answers), answers
+            await asyncio.sleep(0.01)
+        triton.kill()
+        killed.set()
+        await asyncio.wait_for(asyncio.gather(*loops), timeout=120)
+    return answers
 
 
 def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     url = own_stack.url
     assert classify(url, cat_jpeg).status_code == 200
+    metrics_url = f"{url}/metrics"
+    unavailable_before = metric_value(metrics_url, "imgcls_backend_unavailable_total")
 
-    async def kill_during_burst():
-        requests = asyncio.create_task(burst(url, cat_jpeg, 24))
-        await asyncio.sleep(0.05)
-        own_stack.triton.kill()
-        return await requests
-    in_flight = asyncio.run(kill_during_burst())
-    # Each request in flight either finished before the kill or got a clean 503: never a 500.
-    assert {r.status_code for r in in_flight} <= {200, 503}
+    answers = asyncio.run(traffic_across_a_kill(url, cat_jpeg, own_stack.triton))
+    before = [status for sent_before, answered_after, status in answers if not answered_after]
+    after = [status for sent_before, answered_after, status in answers if not sent_before]
+    in_flight = [status for sent_before, answered_after, status in answers if sent_before and answered_after]
+    assert before and set(before) == {200}  # served while Triton was up
+    assert after and set(after) == {503}  # refused cleanly once it was gone
+    # Caught mid-request by the kill: each finished before it or got a clean 503, never a 500.
+    assert set(in_flight) <= {200, 503}
+    refused = sum(status == 503 for *_, status in answers)
 
     # --8<-- [start:request-id]
     request_id = "fa17fa17fa17fa17fa17fa17fa17fa17"
@@ -60,7 +85,8 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     ready = httpx.get(f"{url}/health/ready")
     assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
     assert httpx.get(f"{url}/health/live").status_code == 200  # the API itself is alive
-    assert 'imgcls_backend_unavailable_total' in httpx.get(f"{url}/metrics").text
+    # Each 503 for a classification was counted, and nothing else was.
+    assert metric_value(metrics_url, "imgcls_backend_unavailable_total") - unavailable_before == refused + 1
 
     # The JSON log says why, under the request id the client sent.
     logged = [json.loads(line) for line in own_stack.service.log_path.read_text().splitlines()
@@ -78,8 +104,7 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
 def test_prometheus_sees_the_outage_as_the_alert_rules_expect(own_stack, cat_jpeg, tmp_path):
     """A real Prometheus with the project's rules: a dead Triton shows as `up == 0`, puts TritonDown in
     pending (it fires after its one minute), and its 503s spend error budget."""
-    if shutil.which("prometheus") is None:
-        pytest.skip("prometheus is not installed (Debian: apt-get install prometheus)")
+    system_tool("prometheus", debian="prometheus")
     # --8<-- [start:prometheus-outage]
     prometheus = prometheus_for(own_stack, tmp_path)
     prometheus.start()

@@ -7,9 +7,6 @@ import io
 import numpy as np
 import pytest
 from google.protobuf import text_format
-from PIL import Image
-from tritonclient.grpc import model_config_pb2 as mc
-
 from image_classification.services.classifier import softmax, top_k
 from image_classification.services.preprocessing import (
     ImageTooLarge,
@@ -17,6 +14,9 @@ from image_classification.services.preprocessing import (
     decode_image,
     to_model_input,
 )
+from PIL import Image
+from tritonclient.grpc import model_config_pb2 as mc
+
 from study.stacks.image_classification import ENSEMBLE_NAME, MODEL_NAME, PROJECT_DIR
 from study.triton_local import build_cpu_repository, cpu_twin_config
 

@@ -31,7 +31,11 @@ def test_admission_admits_active_plus_waiting_and_refuses_the_rest():
             except Overloaded:
                 outcomes.append("refused")
         tasks = [asyncio.create_task(request()) for _ in range(9)]
-        await asyncio.sleep(0.05)
+
+        async def refusals(count: int) -> None:
+            while outcomes.count("refused") < count:
+                await asyncio.sleep(0)
+        await asyncio.wait_for(refusals(4), timeout=10)  # the four beyond 2 + 3 are refused at once
         assert (admission.active, admission.waiting) == (2, 3)
         release.set()
         await asyncio.gather(*tasks)

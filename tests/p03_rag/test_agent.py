@@ -4,14 +4,14 @@ and a step budget the schema itself enforces (at the last step, "answer" is the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from course_qa.services.agent import TOOLS, parse_step, step_schema
+from metric_samples import metric_value
 from problem_details import assert_problem
 
-from course_qa.services.agent import TOOLS, parse_step, step_schema
 from study.stacks.rag import RagStack
 
 QUESTION = "How does project 02 stop generating when the client disconnects?"
@@ -89,6 +89,8 @@ def test_without_the_constraint_the_frame_still_holds(unconstrained):
 def test_the_llm_down_is_503_for_the_agent(rag_stack, base_url_option):
     if base_url_option:
         pytest.skip("kills a local backend")
+    metrics = f"{rag_stack.url}/metrics"
+    steps_before = metric_value(metrics, "rag_agent_steps_total")
     rag_stack.llm.kill()
     try:
         response = agent(rag_stack.url, max_steps=2)
@@ -96,5 +98,12 @@ def test_the_llm_down_is_503_for_the_agent(rag_stack, base_url_option):
         assert response.headers["Retry-After"] == "2"
     finally:
         rag_stack.llm.start()
-    metrics = httpx.get(f"{rag_stack.url}/metrics").text
-    assert re.search(r'^rag_agent_steps_total\{tool="answer"\} [1-9]', metrics, re.M)
+    assert metric_value(metrics, "rag_agent_steps_total") == steps_before  # no step was taken
+    # Back up: the next run is answered, and each of its steps is counted under its tool.
+    answers_before = metric_value(metrics, "rag_agent_steps_total", tool="answer")
+    run = agent(rag_stack.url, max_steps=1)
+    assert run.status_code == 200, run.text
+    steps = run.json()["steps"]
+    assert metric_value(metrics, "rag_agent_steps_total") - steps_before == len(steps) == 1
+    assert metric_value(metrics, "rag_agent_steps_total", tool="answer") - answers_before == \
+        sum(step["tool"] == "answer" for step in steps)

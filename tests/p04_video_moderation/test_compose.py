@@ -33,6 +33,8 @@ def test_cpu_config_differs_from_the_gpu_config_only_in_the_device():
     folder = PROJECT / "model_repository" / "open_nsfw"
     gpu = text_format.Parse((folder / "config.pbtxt").read_text(), mc.ModelConfig())
     cpu = text_format.Parse((folder / "configs" / "cpu.pbtxt").read_text(), mc.ModelConfig())
+    assert cpu.instance_group and {g.kind for g in cpu.instance_group} == {mc.ModelInstanceGroup.KIND_CPU}
+    assert gpu.instance_group and {g.kind for g in gpu.instance_group} == {mc.ModelInstanceGroup.KIND_GPU}
     for group in cpu.instance_group:
         group.kind = mc.ModelInstanceGroup.KIND_GPU
     assert cpu == gpu

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from metric_samples import metric_value
 
 from p04_video_moderation.jobs import submit, wait_for
 from sse_events import read_events
@@ -37,10 +38,15 @@ def test_progress_streams_and_only_moves_forward(client: httpx.Client, videos):
     assert done == sorted(done)
 
 
-def test_health_and_metrics(client: httpx.Client):
+def test_health_and_metrics(client: httpx.Client, videos):
     assert client.get("/health/live").json() == {"status": "ok"}
     assert client.get("/health/ready").status_code == 200
-    assert "moderation_jobs_submitted_total" in client.get("/metrics").text
+    metrics = str(client.base_url.join("/metrics"))
+    before = metric_value(metrics, "moderation_jobs_submitted_total")
+    accepted = submit(client, videos["short"])
+    assert accepted.status_code == 202, accepted.text
+    assert metric_value(metrics, "moderation_jobs_submitted_total") - before == 1
+    wait_for(client, accepted.json()["id"])  # leave no work behind for the tests that follow
 
 
 def test_openapi_documents_the_api(client: httpx.Client):

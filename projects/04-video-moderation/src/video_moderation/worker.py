@@ -135,8 +135,9 @@ def deliver_webhook(job_id: str, attempt: int) -> None:
         record.update(status_code=response.status_code, delivered=response.is_success)
     except httpx.HTTPError as exc:
         record.update(error=f"{type(exc).__name__}: {exc}", delivered=False)
+    retry = not record["delivered"] and attempt < settings.webhook_max_attempts
+    record["retry_in_s"] = backoff_s(settings.webhook_backoff_s, attempt) if retry else None
     store().record_webhook_attempt(job_id, record)
-    if not record["delivered"] and attempt < settings.webhook_max_attempts:
-        deliver_webhook.apply_async((job_id, attempt + 1), queue="webhooks",
-                                    countdown=backoff_s(settings.webhook_backoff_s, attempt))
+    if retry:
+        deliver_webhook.apply_async((job_id, attempt + 1), queue="webhooks", countdown=record["retry_in_s"])
 # --8<-- [end:webhook]

@@ -55,6 +55,7 @@ class WebhookAttempt(BaseModel):
     delivered: bool
     status_code: int | None = None
     error: str | None = None
+    retry_in_s: float | None = Field(None, description="Delay before the next attempt; null when none follows.")
 
 
 class WebhookAttempts(BaseModel):
