@@ -19,7 +19,8 @@ def metric_value(url: str, name: str, **labels: str) -> float:
                 declared = True
                 if all(sample.labels.get(key) == value for key, value in labels.items()):
                     total += sample.value
-        if family.name in (name, name.removesuffix("_total")) and family.type in ("counter", "gauge"):
+        # Declared even before its first sample (a labelled metric has none until it is used).
+        if family.name in {name, *(name.removesuffix(suffix) for suffix in ("_total", "_count", "_sum", "_bucket"))}:
             declared = True
     assert declared, f"{url} exposes no {name}"
     return total
