@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 import pytest
 import yaml
-
 from compose_config import compose_services
+
 from study.paths import PROJECTS_DIR, REPO_ROOT
 from study.projects import PROJECTS
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -91,7 +92,7 @@ def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpe
     assert "is up" in output and "stopped." in output
     assert "Traceback" not in output
     for pid in server_pids:
-        assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z", \
+        assert not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", \
             f"process {pid} survived Ctrl-C"
 
 

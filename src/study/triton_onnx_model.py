@@ -37,12 +37,12 @@ class TritonPythonModel:
         merged = {name: np.concatenate(arrays) for name, arrays in feeds.items()}
         results = self.session.run(self.outputs, merged)
         bounds = np.cumsum(sizes)[:-1]
-        per_request = zip(*(np.split(result, bounds) for result in results))
+        per_request = zip(*(np.split(result, bounds) for result in results), strict=False)
         return [self._respond(list(parts)) for parts in per_request]
     # --8<-- [end:execute]
 
     def _respond(self, arrays):
         return pb_utils.InferenceResponse(
             output_tensors=[pb_utils.Tensor(name, np.ascontiguousarray(array))
-                            for name, array in zip(self.outputs, arrays)]
+                            for name, array in zip(self.outputs, arrays, strict=False)]
         )

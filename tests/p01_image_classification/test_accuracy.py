@@ -7,10 +7,10 @@ import io
 import numpy as np
 import onnxruntime as ort
 import pytest
-from image_classification.services.classifier import softmax
-from image_classification.services.preprocessing import decode_image, to_model_input
 from PIL import Image
 
+from image_classification.services.classifier import softmax
+from image_classification.services.preprocessing import decode_image, to_model_input
 from study.stacks.image_classification import ensure_model
 
 

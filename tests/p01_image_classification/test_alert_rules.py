@@ -105,7 +105,7 @@ def test_every_rule_evaluates_on_the_running_stack(prometheus, client, cat_jpeg)
     records = [rule["name"] for rule in groups["image-classification-slo"]["rules"] if rule["type"] == "recording"]
     assert len(records) == 8
     for record in records:
-        assert wait_for(lambda: ratio(prometheus, record) is not None), \
+        assert wait_for(lambda record=record: ratio(prometheus, record) is not None), \
             f"{record} has no value: a metric or label it uses is missing"
     # The 415 is the client's mistake: no error budget spent.
     assert ratio(prometheus, "imgcls:classify_errors:ratio_rate5m") == 0.0

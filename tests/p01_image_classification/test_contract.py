@@ -74,7 +74,7 @@ def test_batch_scores_match_single_image_scores(client, cat_jpeg, coffee_jpeg):
         ("images", ("cat.jpg", cat_jpeg, "image/jpeg")),
         ("images", ("coffee.jpg", coffee_jpeg, "image/jpeg"))]).json()["results"][1]["predictions"]
     assert [p["class_id"] for p in batch] == [p["class_id"] for p in single]
-    for a, b in zip(batch, single):
+    for a, b in zip(batch, single, strict=False):
         assert abs(a["score"] - b["score"]) < 1e-5
 
 

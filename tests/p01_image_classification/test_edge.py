@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from problem_details import assert_problem
+
 from image_classification.onnx_runtime_client import (
     ModelFileRejected,
     OnnxRuntimeClassifier,
 )
-from problem_details import assert_problem
-
 from study.processes import ManagedProcess
 from study.stacks.image_classification import (
     MODEL_NAME,
@@ -57,7 +57,7 @@ def test_the_edge_answers_as_triton_does_with_the_same_model_file(edge, stack, c
     for image in (cat_jpeg, coffee_jpeg):
         on_triton, on_edge = classify(stack.url, image), classify(edge.url, image)
         assert [p["label"] for p in on_edge["predictions"]] == [p["label"] for p in on_triton["predictions"]]
-        for a, b in zip(on_edge["predictions"], on_triton["predictions"]):
+        for a, b in zip(on_edge["predictions"], on_triton["predictions"], strict=False):
             assert b["score"] == pytest.approx(a["score"], abs=1e-5)
     assert on_edge["model"]["version"] == sha256_of(ensure_model(lambda _: None))[:12]  # the file is the version
 # --8<-- [end:edge-parity-test]

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import skimage.data
 import tritonclient.grpc as grpcclient
-from image_classification.services.preprocessing import center_crop, to_model_input
 from PIL import Image
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
+from image_classification.services.preprocessing import center_crop, to_model_input
 from study.stacks.image_classification import ENSEMBLE_NAME, MODEL_NAME
 
 from .test_batching import triton_counter

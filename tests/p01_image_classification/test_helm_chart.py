@@ -12,9 +12,9 @@ import httpx
 import kubernetes_validate
 import pytest
 import yaml
+
 from image_classification.main import create_app
 from image_classification.settings import Settings
-
 from study.paths import REPO_ROOT
 from study.stacks.image_classification import (
     LOADED_AT_START,

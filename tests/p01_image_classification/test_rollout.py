@@ -24,13 +24,13 @@ import onnxruntime as ort
 import pytest
 import skimage.data
 import tritonclient.grpc as grpcclient
-from image_classification.rollout import Golden, ModelVersions, roll_out
-from image_classification.services.classifier import softmax
-from image_classification.services.preprocessing import center_crop, to_model_input
 from onnx import numpy_helper
 from PIL import Image
 from polling import eventually
 
+from image_classification.rollout import Golden, ModelVersions, roll_out
+from image_classification.services.classifier import softmax
+from image_classification.services.preprocessing import center_crop, to_model_input
 from study.stacks.image_classification import (
     ENSEMBLE_NAME,
     MODEL_NAME,
@@ -101,7 +101,7 @@ def probabilities(model: Path, batch: np.ndarray) -> np.ndarray:
 def golden(checks) -> list[Golden]:
     """The check images the float32 model is sure about, labelled with its answer."""
     reference = probabilities(ensure_model(lambda _: None), np.stack(list(checks.values())))
-    return [Golden(name, tensor, int(p.argmax())) for (name, tensor), p in zip(checks.items(), reference)
+    return [Golden(name, tensor, int(p.argmax())) for (name, tensor), p in zip(checks.items(), reference, strict=False)
             if p.max() >= SURE]
 
 
@@ -149,7 +149,7 @@ def test_the_int8_build_is_under_a_third_of_the_size_and_gets_the_golden_set_rig
     assert int8.stat().st_size < fp32.stat().st_size / 3
     batch = np.stack(list(checks.values()))
     reference, quantized = probabilities(fp32, batch), probabilities(int8, batch)
-    for name, before, after in zip(checks, reference, quantized):  # -s shows what int8 changed
+    for name, before, after in zip(checks, reference, quantized, strict=False):  # -s shows what int8 changed
         print(f"{name:>10}: float32 {before.argmax()} p={before.max():.2f}   int8 {after.argmax()} p={after.max():.2f}")
     assert len(golden) >= 3
     assert all(quantized[list(checks).index(g.name)].argmax() == g.class_id for g in golden)

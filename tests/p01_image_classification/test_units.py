@@ -7,6 +7,9 @@ import io
 import numpy as np
 import pytest
 from google.protobuf import text_format
+from PIL import Image
+from tritonclient.grpc import model_config_pb2 as mc
+
 from image_classification.services.classifier import softmax, top_k
 from image_classification.services.preprocessing import (
     ImageTooLarge,
@@ -14,9 +17,6 @@ from image_classification.services.preprocessing import (
     decode_image,
     to_model_input,
 )
-from PIL import Image
-from tritonclient.grpc import model_config_pb2 as mc
-
 from study.stacks.image_classification import ENSEMBLE_NAME, MODEL_NAME, PROJECT_DIR
 from study.triton_local import build_cpu_repository, cpu_twin_config
 
@@ -29,7 +29,8 @@ def parse(text: str) -> mc.ModelConfig:
 
 def test_cpu_twin_keeps_name_tensors_and_batching_and_changes_only_backend_and_device():
     production, twin = parse(PRODUCTION_CONFIG), parse(cpu_twin_config(PRODUCTION_CONFIG))
-    assert production.platform == "onnxruntime_onnx" and production.instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
+    assert production.platform == "onnxruntime_onnx"
+    assert production.instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
     assert twin.backend == "python" and not twin.platform
     assert twin.instance_group[0].kind == mc.ModelInstanceGroup.KIND_CPU
     for field in ("name", "max_batch_size", "input", "output", "dynamic_batching"):

@@ -8,11 +8,11 @@ import time
 import uuid
 
 import httpx
-
-from p02_streaming_llm_chat.conftest import LONG_ANSWER, TEST_LIMITS
 from metric_samples import metric_value
 from polling import eventually
 from sse_events import read_events
+
+from p02_streaming_llm_chat.conftest import LONG_ANSWER, TEST_LIMITS
 
 
 def service_gauge(url: str, name: str) -> float:
@@ -78,7 +78,7 @@ def test_client_disconnect_stops_generation_on_the_llm_server(chat_stack):
         with client.stream("POST", f"/v1/conversations/{conversation}/messages",
                            json={"content": LONG_ANSWER, "max_tokens": 500}) as response:
             seen = []
-            for event, data in read_events(response):
+            for _, data in read_events(response):
                 seen.append(data["text"])
                 if len(seen) == 5:
                     break  # the client goes away after five pieces

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from metric_samples import metric_value
 from polling import eventually
 from sse_events import read_events
@@ -159,6 +158,6 @@ def test_vllm_reports_usage_inside_the_stream(vllm_chat):
     with httpx.Client(base_url=vllm_chat.url, timeout=120) as c:
         with c.stream("POST", f"/v1/conversations/{new_id()}/messages",
                       json={"content": "Say hello.", "max_tokens": 16}) as response:
-            done = [data for event, data in read_events(response) if event == "done"][0]
+            done = next(data for event, data in read_events(response) if event == "done")
     assert done["usage"]["source"] == "llm-server"
     assert done["usage"]["prompt_tokens"] > 0 and done["usage"]["completion_tokens"] > 0

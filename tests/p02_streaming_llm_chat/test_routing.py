@@ -101,7 +101,7 @@ def test_interleaved_conversations_each_keep_their_replica_and_their_prefix(two_
     for conversation in (a, b):  # with one replica, b's turn would have evicted a's history
         assert say(stack, conversation, FOLLOW_UP).status_code == 200
 
-    for replica, mark in zip(stack.replicas, marks):
+    for replica, mark in zip(stack.replicas, marks, strict=False):
         follow_up = replica.prefix_reuse_since(mark)
         assert follow_up.reused > 100  # its own conversation's history, not only the system prompt
         assert follow_up.computed < 40  # the new question and little else

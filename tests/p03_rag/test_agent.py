@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from course_qa.services.agent import TOOLS, parse_step, step_schema
 from metric_samples import metric_value
 from problem_details import assert_problem
 
+from course_qa.services.agent import TOOLS, parse_step, step_schema
 from study.stacks.rag import RagStack
 
 QUESTION = "How does project 02 stop generating when the client disconnects?"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from problem_details import assert_problem
 
 QUESTION = "What is dynamic batching?"

@@ -3,10 +3,10 @@ CPU configuration of the embedding model kept in step with the GPU one."""
 
 from __future__ import annotations
 
+from compose_config import compose_services
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
-from compose_config import compose_services
 from study.paths import PROJECTS_DIR
 
 PROJECT = PROJECTS_DIR / "03-rag"

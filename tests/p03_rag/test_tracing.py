@@ -4,10 +4,8 @@ spans are read from the JSON-lines file the service's exporter writes (compose s
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
-
 from sse_events import read_events
 
 from .traces import spans_of, traceparent

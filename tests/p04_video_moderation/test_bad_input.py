@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from problem_details import assert_problem
 
 from p04_video_moderation.jobs import submit, wait_for
 from p04_video_moderation.videos import make_video
-from problem_details import assert_problem
 
 
 @pytest.mark.parametrize("form", [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 from metric_samples import metric_value
+from sse_events import read_events
 
 from p04_video_moderation.jobs import submit, wait_for
-from sse_events import read_events
 
 
 def test_submit_returns_at_once_and_the_job_completes(client: httpx.Client, videos):

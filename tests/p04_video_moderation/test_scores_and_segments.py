@@ -25,7 +25,7 @@ def test_frame_scores_equal_onnx_runtime_and_segments_follow_the_threshold(clien
     direct = probabilities[:, 1]
     assert np.max(np.abs(np.array([f["score"] for f in served]) - direct)) < 1e-4
 
-    expected = flagged_segments([(f.time_s, float(s)) for f, s in zip(frames, direct)], THRESHOLD, 0.5)
+    expected = flagged_segments([(f.time_s, float(s)) for f, s in zip(frames, direct, strict=False)], THRESHOLD, 0.5)
     assert expected, "the astronaut scene is flagged at this threshold"
     assert job["segments"] == [s.__dict__ for s in expected]
 

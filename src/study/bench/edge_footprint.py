@@ -18,11 +18,17 @@ import httpx
 import onnxruntime
 
 from study.bench.load import closed_loop, machine
-from study.stacks.image_classification import (
-    chelsea_crops, ensure_int8_model, ensure_model, sha256_of, start_edge_service,
-    start_service, start_triton)
 from study.environments import triton_environment
 from study.processes import resident_mb
+from study.stacks.image_classification import (
+    chelsea_crops,
+    ensure_int8_model,
+    ensure_model,
+    sha256_of,
+    start_edge_service,
+    start_service,
+    start_triton,
+)
 
 CONCURRENCY = (1, 2)
 DEPLOYMENTS = ("Triton + service", "edge, float32", "edge, int8")

@@ -18,21 +18,20 @@ import httpx
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from course_qa.embedding_client import EmbeddingClient  # noqa: E402
-from course_qa.evaluation import (Retrieved, first_rank, load_evaluation_set, page_match,  # noqa: E402
-                                  retrieval_scores, section_match)
-from course_qa.services.course_files import course_files  # noqa: E402
-from course_qa.services.ingestion import Ingestion  # noqa: E402
-from course_qa.settings import Settings  # noqa: E402
-from course_qa.vector_store import VectorStore  # noqa: E402
-from study.bench.agent_steps import run_agent  # noqa: E402
-from study.bench.load import machine  # noqa: E402
-from study.bench.parts import run_parts  # noqa: E402
-from study.paths import DOCS_DIR, REPO_ROOT  # noqa: E402
-from study.stacks.rag import EVALUATION_SET, MODEL_NAME, ensure_model, running_stack  # noqa: E402
+from course_qa.embedding_client import EmbeddingClient
+from course_qa.evaluation import Retrieved, first_rank, load_evaluation_set, page_match, retrieval_scores, section_match
+from course_qa.services.course_files import course_files
+from course_qa.services.ingestion import Ingestion
+from course_qa.settings import Settings
+from course_qa.vector_store import VectorStore
+from study.bench.agent_steps import run_agent
+from study.bench.load import machine
+from study.bench.parts import run_parts
+from study.paths import DOCS_DIR, REPO_ROOT
+from study.stacks.rag import EVALUATION_SET, MODEL_NAME, ensure_model, running_stack
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "03-rag" / "results"
 EXAMPLE_QUESTION = "Why does the service share one Triton client between requests?"
@@ -56,7 +55,7 @@ def evaluate_retrieval(url: str, report: Callable[[str], None]) -> dict:
     return {"questions": len(evaluation.questions), "off_topic_questions": len(evaluation.off_topic),
             "by_page": {k: round(v, 3) for k, v in retrieval_scores(page_ranks).items()},
             "by_section": {k: round(v, 3) for k, v in retrieval_scores(section_ranks).items()},
-            "missed_by_page": [q.question for q, r in zip(evaluation.questions, page_ranks) if r is None],
+            "missed_by_page": [q.question for q, r in zip(evaluation.questions, page_ranks, strict=False) if r is None],
             "relevance_threshold": threshold,
             "on_topic_top_score": {"min": min(on_topic_top), "p50": round(float(np.median(on_topic_top)), 3)},
             "off_topic_top_score": {"max": max(off_topic_top), "p50": round(float(np.median(off_topic_top)), 3)},
@@ -110,8 +109,8 @@ PARTS = ("pipeline", "agent")
 def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print,
         only: str | None = None) -> list[Path]:
     """Both parts, or ``only`` the one named."""
-    return run_parts(dict(zip(PARTS, (lambda to: run_pipeline(to, scale, report),
-                                      lambda to: run_agent(to, scale, report)))), out or DEFAULT_OUT, only)
+    runners = (lambda to: run_pipeline(to, scale, report), lambda to: run_agent(to, scale, report))
+    return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 
 
 def run_pipeline(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:
@@ -192,12 +191,15 @@ def table(result: dict) -> str:
              f"{r['questions']} evaluation questions, {r['off_topic_questions']} off-topic ones.", "",
              "| retrieval (top 5) | recall@1 | recall@5 | MRR |", "|---|---:|---:|---:|"]
     for level in ("by_page", "by_section"):
-        lines.append(f"| {level.replace('_', ' ')} | {r[level]['recall@1']} | {r[level]['recall@5']} | {r[level]['mrr']} |")
-    lines += ["", f"| relevance threshold {r['relevance_threshold']} | lowest / median best score | share on the right side |",
+        scores = r[level]
+        lines.append(f"| {level.replace('_', ' ')} | {scores['recall@1']} | {scores['recall@5']} | {scores['mrr']} |")
+    lines += ["", f"| relevance threshold {r['relevance_threshold']} | lowest / median best score | "
+              "share on the right side |",
               "|---|---:|---:|",
               f"| course questions | {r['on_topic_top_score']['min']} / {r['on_topic_top_score']['p50']} | "
               f"{r['on_topic_above_threshold']} above |",
-              f"| off-topic questions | {r['off_topic_top_score']['max']} (highest) / {r['off_topic_top_score']['p50']} | "
+              f"| off-topic questions | {r['off_topic_top_score']['max']} (highest) / "
+              f"{r['off_topic_top_score']['p50']} | "
               f"{r['off_topic_below_threshold']} below |",
               "", "| answer stage | p50 ms | p95 ms |", "|---|---:|---:|"]
     for stage, v in result["answers"]["stages_ms"].items():

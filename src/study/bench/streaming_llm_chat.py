@@ -24,18 +24,18 @@ import httpx
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from streaming_chat.services.context import TokenCounter  # noqa: E402
-from streaming_chat.settings import Settings  # noqa: E402
-from study.bench.charts import format_concurrency_panels  # noqa: E402
-from study.bench.load import machine  # noqa: E402
-from study.bench.parts import run_parts  # noqa: E402
-from study.bench.tenant_fairness import run_tenant_fairness  # noqa: E402
-from study.paths import DOCS_DIR  # noqa: E402
-from study.processes import resident_mb  # noqa: E402
-from study.stacks.streaming_llm_chat import ensure_tokenizer, running_stack  # noqa: E402
+from streaming_chat.services.context import TokenCounter
+from streaming_chat.settings import Settings
+from study.bench.charts import format_concurrency_panels
+from study.bench.load import machine
+from study.bench.parts import run_parts
+from study.bench.tenant_fairness import run_tenant_fairness
+from study.paths import DOCS_DIR
+from study.processes import resident_mb
+from study.stacks.streaming_llm_chat import ensure_tokenizer, running_stack
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "02-streaming-llm-chat" / "results"
 CONCURRENCY = (1, 4, 16)
@@ -100,9 +100,11 @@ async def run_level(target: str, stack, concurrency: int, rounds: int, max_token
         sampler.cancel()
     ttft = np.array([s[0] for s in streams if s[0] is not None]) * 1000
     tokens = [counter.count(s[2]) for s in streams]
-    per_stream = [(n - 1) / (total - first) for (first, total, _), n in zip(streams, tokens) if n > 1 and total > first]
+    per_stream = [(n - 1) / (total - first) for (first, total, _), n in zip(streams, tokens, strict=True)
+                  if n > 1 and total > first]
     return {"target": target, "concurrency": concurrency, "streams": len(streams),
-            "ttft_p50_ms": round(float(np.percentile(ttft, 50)), 1), "ttft_p95_ms": round(float(np.percentile(ttft, 95)), 1),
+            "ttft_p50_ms": round(float(np.percentile(ttft, 50)), 1),
+            "ttft_p95_ms": round(float(np.percentile(ttft, 95)), 1),
             "tokens_per_s_per_stream": round(float(np.median(per_stream)), 1),
             "tokens_per_s_total": round(sum(tokens) / elapsed, 1)}
 
@@ -121,9 +123,10 @@ def run(out: Path | None = None, scale: float = 1.0, report: Callable[[str], Non
         backends: tuple[str, ...] = ("llama.cpp", "vllm"), only: str | None = None) -> list[Path]:
     """All parts, or ``only`` the one named. tenant-fairness runs on llama.cpp alone: it measures
     the service's policy, not the server."""
-    return run_parts(dict(zip(PARTS, (lambda to: run_streams(to, scale, report, backends),
-                                      lambda to: run_prefix_reuse(to, scale, report, backends),
-                                      lambda to: run_tenant_fairness(to, scale, report)))), out or DEFAULT_OUT, only)
+    runners = (lambda to: run_streams(to, scale, report, backends),
+               lambda to: run_prefix_reuse(to, scale, report, backends),
+               lambda to: run_tenant_fairness(to, scale, report))
+    return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 
 
 def run_streams(out: Path, scale: float, report: Callable[[str], None], backends: tuple[str, ...]) -> list[Path]:
@@ -147,7 +150,8 @@ def run_streams(out: Path, scale: float, report: Callable[[str], None], backends
                         results.append({"backend": backend, **row})
                 memory[backend] = {"service_rss_idle_mb": round(idle, 1), "service_rss_peak_mb": round(max(peak), 1)}
                 example = example_stream(stack.url)  # the last backend's (vLLM's: usage from the server)
-    result = {"benchmark": "streaming-llm-chat", "machine": machine(), "model": "SmolLM2-135M-Instruct (Q4_1 GGUF / fp32 safetensors)",
+    result = {"benchmark": "streaming-llm-chat", "machine": machine(),
+              "model": "SmolLM2-135M-Instruct (Q4_1 GGUF / fp32 safetensors)",
               "max_tokens": max_tokens, "streams_per_client": rounds, "startup_s": startup, "memory": memory,
               "results": results, "ratios": ratios(results, backends)}
     paths = [out / "benchmark.json", out / "benchmark.png", out / "benchmark.md", out / "example-stream.txt"]
@@ -183,8 +187,9 @@ def chart(results, backends, host, path: Path) -> None:
             right.plot(CONCURRENCY, [r["tokens_per_s_total"] for r in rows], style, marker="o", label=label)
     left.set_yscale("log")  # llama.cpp's queueing and vLLM's batching differ by an order of magnitude
     format_concurrency_panels(
-        fig, [(left, "Time to first token, p50 (ms, log scale)"), (right, "Tokens/s, all streams together")], CONCURRENCY,
-        "concurrent streams", f"SmolLM2-135M on CPU: {host['cpu']}, {host['cores']} cores, {host['date']}", path)
+        fig, [(left, "Time to first token, p50 (ms, log scale)"), (right, "Tokens/s, all streams together")],
+        CONCURRENCY, "concurrent streams",
+        f"SmolLM2-135M on CPU: {host['cpu']}, {host['cores']} cores, {host['date']}", path)
     plt.close(fig)
 
 
@@ -197,7 +202,8 @@ def table(result: dict, backends) -> str:
              "|---|---|---:|---:|---:|---:|---:|"]
     for r in result["results"]:
         lines.append(f"| {r['backend']} | {'API' if r['target'] == 'api' else 'direct'} | {r['concurrency']} | "
-                     f"{r['ttft_p50_ms']} | {r['ttft_p95_ms']} | {r['tokens_per_s_per_stream']} | {r['tokens_per_s_total']} |")
+                     f"{r['ttft_p50_ms']} | {r['ttft_p95_ms']} | {r['tokens_per_s_per_stream']} | "
+                     f"{r['tokens_per_s_total']} |")
     lines += ["", "| backend | start-up s | service RSS idle MB | service RSS peak MB |", "|---|---:|---:|---:|"]
     for b in backends:
         m = result["memory"][b]
@@ -206,7 +212,8 @@ def table(result: dict, backends) -> str:
               "|---|" + "---:|" * len(CONCURRENCY)]
     for b in backends:
         q = result["ratios"]
-        lines.append(f"| {b}: TTFT p50 | " + " | ".join(f"{q[f'{b}_api_over_server_ttft_p50_c{c}']}×" for c in CONCURRENCY) + " |")
+        lines.append(f"| {b}: TTFT p50 | "
+                     + " | ".join(f"{q[f'{b}_api_over_server_ttft_p50_c{c}']}×" for c in CONCURRENCY) + " |")
         lines.append(f"| {b}: tokens/s per stream | " + " | ".join(
             f"{q[f'{b}_api_over_server_tokens_per_s_c{c}']}×" for c in CONCURRENCY) + " |")
     return "\n".join(lines) + "\n"
@@ -245,7 +252,7 @@ def follow_ups(stack, client: httpx.Client, customer: str, max_tokens: int) -> l
         return {"case": case, "ttft_ms": ttft, **vars(stack.llm.prefix_reuse_since(mark))}
 
     rows = []
-    for case, between in zip(CASES, (None, OTHER_MESSAGE)):
+    for case, between in zip(CASES, (None, OTHER_MESSAGE), strict=False):
         conversation = f"c{customer}-{time.monotonic_ns()}"
         say(client, conversation, FIRST_MESSAGE.format(customer=f"{customer}-{len(rows)}"), max_tokens)
         if between:

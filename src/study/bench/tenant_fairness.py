@@ -18,12 +18,12 @@ import httpx
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from study.bench.load import machine  # noqa: E402
-from study.metrics_page import by_label  # noqa: E402
-from study.stacks.streaming_llm_chat import running_stack  # noqa: E402
+from study.bench.load import machine
+from study.metrics_page import by_label
+from study.stacks.streaming_llm_chat import running_stack
 
 SHARED_LIMITS = {"CHAT_MAX_CONCURRENT_STREAMS": "4", "CHAT_MAX_WAITING": "8", "CHAT_QUEUE_TIMEOUT_S": "600"}
 NOISY_CLIENTS = 8
@@ -66,7 +66,7 @@ async def tenant_load(url: str, messages: int, max_tokens: int) -> dict:
         started = time.perf_counter()
         clients = [asyncio.create_task(noisy_client(client, i)) for i in range(NOISY_CLIENTS)]
         await asyncio.sleep(2)  # the noisy tenant fills what it may
-        for n in range(messages):
+        for _ in range(messages):
             response = await send(client, "quiet", f"quiet-{time.monotonic_ns()}")
             response.raise_for_status()
             quiet_ttft.append(response.json()["timings"]["ttft_ms"])

@@ -20,12 +20,12 @@ from PIL import Image
 from skimage import data
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from study.bench.load import machine  # noqa: E402
-from study.paths import DOCS_DIR  # noqa: E402
-from study.stacks.video_moderation import running_stack  # noqa: E402
-from study.webhook_receiver import WebhookReceiver  # noqa: E402
+from study.bench.load import machine
+from study.paths import DOCS_DIR
+from study.stacks.video_moderation import running_stack
+from study.webhook_receiver import WebhookReceiver
 
 DEFAULT_OUT = DOCS_DIR / "projects" / "04-video-moderation" / "results"
 WORKERS = (1, 2)
@@ -156,7 +156,8 @@ def chart(result: dict, path: Path) -> None:
 
 def table(result: dict) -> str:
     host, video = result["machine"], result["video"]
-    lines = [f"Local mode on CPU, {host['cpu']}, {host['cores']} cores, {host['date']}, `study bench video-moderation`; "
+    lines = [f"Local mode on CPU, {host['cpu']}, {host['cores']} cores, {host['date']}, "
+             "`study bench video-moderation`; "
              f"each round: {video['jobs_per_round']} jobs submitted at once, each a {video['seconds']} s "
              f"{video['size']} video sampled at {video['sample_fps']} frames/s.", "",
              "| workers | Triton batch | frames | seconds | frames/s | submit → webhook p50 s | max s |",

@@ -81,7 +81,7 @@ def roll_out(versions: ModelVersions, candidate: str, golden: list[Golden]) -> O
     except InferenceServerException as exc:  # Triton keeps serving the previous version
         return Outcome(previous, False, f"version {candidate} failed to load: {exc.message()}")
     answers = versions.top_classes(candidate, np.stack([image.tensor for image in golden]))
-    wrong = [image.name for image, answer in zip(golden, answers) if answer != image.class_id]
+    wrong = [image.name for image, answer in zip(golden, answers, strict=False) if answer != image.class_id]
     if wrong:
         versions.serve(previous)
         return Outcome(previous, False, f"version {candidate} got golden images wrong", wrong)

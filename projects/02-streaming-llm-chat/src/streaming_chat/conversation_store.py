@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError, TimeoutError as RedisTimeoutError
+from redis.exceptions import LockError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 class StoreUnavailable(RuntimeError):

@@ -47,7 +47,7 @@ class EmbeddingTokenizer:
         """Cut text into pieces of at most ``max_tokens`` tokens, at token boundaries."""
         offsets = self._counter.encode(text, add_special_tokens=False).offsets
         starts = [offsets[i][0] for i in range(0, len(offsets), max_tokens)]
-        return [text[a:b].strip() for a, b in zip(starts, [*starts[1:], len(text)]) if text[a:b].strip()]
+        return [text[a:b].strip() for a, b in zip(starts, [*starts[1:], len(text)], strict=False) if text[a:b].strip()]
 
     # --8<-- [start:tensors]
     def tensors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -51,5 +51,6 @@ class Settings(BaseSettings):
     # Traces (OpenTelemetry)
     service_name: str = "course-qa"
     traces_exporter: Literal["none", "file", "otlp"] = Field(
-        "none", description="otlp: to OTEL_EXPORTER_OTLP_ENDPOINT (Jaeger in compose); file: JSON lines to traces_file.")
+        "none",
+        description="otlp: to OTEL_EXPORTER_OTLP_ENDPOINT (Jaeger in compose); file: JSON lines to traces_file.")
     traces_file: str | None = Field(None, description="Where the file exporter writes one JSON span per line.")

@@ -121,7 +121,7 @@ class VectorStore:
         rows = [{"id": chunk_id(source, doc_hash, chunk.index), "vector": vector.tolist(), "source": source,
                  "chapter": chunk.chapter, "heading": chunk.heading[:1000], "anchor": chunk.anchor[:250],
                  "url": chunk.url or "", "text": chunk.text, "doc_hash": doc_hash, "chunk_index": chunk.index}
-                for chunk, vector in zip(chunks, vectors)]
+                for chunk, vector in zip(chunks, vectors, strict=False)]
         if rows:
             await self._run(lambda c: c.upsert(self.collection, rows, timeout=self.timeout_s))
         await self._run(lambda c: c.delete(

@@ -78,12 +78,11 @@ class JobStore:
     @_wrap
     def create(self, job: Job, idempotency_key: str | None) -> tuple[Job, bool]:
         """Store a new job; with an idempotency key already used, return that job instead (False)."""
-        if idempotency_key:
-            if not self.redis.set(f"idem:{idempotency_key}", job.id, nx=True, ex=KEEP_S):
-                existing = self.get(self.redis.get(f"idem:{idempotency_key}"))
-                if existing is not None:
-                    return existing, False
-                self.redis.set(f"idem:{idempotency_key}", job.id, ex=KEEP_S)
+        if idempotency_key and not self.redis.set(f"idem:{idempotency_key}", job.id, nx=True, ex=KEEP_S):
+            existing = self.get(self.redis.get(f"idem:{idempotency_key}"))
+            if existing is not None:
+                return existing, False
+            self.redis.set(f"idem:{idempotency_key}", job.id, ex=KEEP_S)
         self.save(job)
         return job, True
 

@@ -100,7 +100,7 @@ def moderate_video(self, job_id: str) -> None:
 def score_batch(job_id: str, frames: list, done: dict) -> bool:
     """Score frames on Triton and record them; False when the job was cancelled meanwhile."""
     scores = model().nsfw_scores(np.stack([preprocess(frame.image) for frame in frames]))
-    scored = [(frame.index, frame.time_s, float(score)) for frame, score in zip(frames, scores)]
+    scored = [(frame.index, frame.time_s, float(score)) for frame, score in zip(frames, scores, strict=False)]
     store().add_scores(job_id, scored)
     done.update({i: (t, s) for i, t, s in scored})
     job = store().update(job_id, frames_done=len(done),

@@ -15,8 +15,19 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from course_qa.api.deps import AgentDep, AnswererDep, IngestionDep, SettingsDep
 from course_qa.api.problems import Problem
-from course_qa.api.schemas import (CHAPTER_PATTERN, AgentAnswer, AgentIn, Answer, AskIn, CourseIndexResult, DocumentList, DocumentResult,
-                                   HealthStatus, SearchResults, StoredDocument)
+from course_qa.api.schemas import (
+    CHAPTER_PATTERN,
+    AgentAnswer,
+    AgentIn,
+    Answer,
+    AskIn,
+    CourseIndexResult,
+    DocumentList,
+    DocumentResult,
+    HealthStatus,
+    SearchResults,
+    StoredDocument,
+)
 from course_qa.services.answering import Answerer, Event, Retrieval
 
 router = APIRouter()

@@ -40,7 +40,8 @@ class Ingestion:
         self.chunk_tokens, self.overlap_tokens = chunk_tokens, overlap_tokens
 
     def chunk(self, text: str, source: str, chapter: str, url: str | None) -> list[Chunk]:
-        return chunk_markdown(text, source, chapter, url, self.embedder.tokenizer, self.chunk_tokens, self.overlap_tokens)
+        return chunk_markdown(text, source, chapter, url, self.embedder.tokenizer,
+                              self.chunk_tokens, self.overlap_tokens)
 
     # --8<-- [start:ingest]
     async def ingest(self, source: str, text: str, chapter: str, url: str | None,

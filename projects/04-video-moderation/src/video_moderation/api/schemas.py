@@ -33,7 +33,7 @@ class JobOut(BaseModel):
     finished_at: float | None
 
     @classmethod
-    def of(cls, job: Job) -> "JobOut":
+    def of(cls, job: Job) -> JobOut:
         fields = {name: getattr(job, name) for name in cls.model_fields if name not in ("progress", "eta_s")}
         return cls(**fields, progress=round(job.progress, 4), eta_s=job.eta_s)
 

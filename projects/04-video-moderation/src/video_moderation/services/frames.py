@@ -47,7 +47,8 @@ def probe(path: Path) -> VideoInfo:
                 duration = container.duration / av.time_base
             else:
                 raise UnreadableVideo("the video does not say how long it is")
-            return VideoInfo(duration, stream.codec_context.width, stream.codec_context.height, stream.codec_context.name)
+            codec = stream.codec_context
+            return VideoInfo(duration, codec.width, codec.height, codec.name)
     except av.FFmpegError as exc:
         raise UnreadableVideo(f"not a readable video: {exc}") from exc
 
