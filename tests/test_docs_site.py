@@ -24,6 +24,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
+    # The diagrams' script ships with the site, fetched once by `make docs-assets` (part of make test).
+    assert (DOCS / "assets/javascripts/mermaid.min.js").exists(), "run `make docs-assets` first: no mermaid.js"
     out = tmp_path_factory.mktemp("site")
     done = subprocess.run(["mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=REPO_ROOT,
                           capture_output=True, text=True, env={**os.environ,
