@@ -19,6 +19,18 @@ def test_invalid_form_fields(client: httpx.Client, videos, form):
     assert_problem(submit(client, videos["short"], **form), 422, "validation-error")
 
 
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/iam/", "http://10.0.0.5:6379/",
+                                 "http://[fd00::1]/hook", "http://no-such-host.invalid/hook"])
+def test_webhook_urls_the_service_must_not_call_are_refused_and_nothing_is_stored(client: httpx.Client, videos,
+                                                                                   url, stack):
+    """Server-side request forgery: the tests allow only loopback (their receiver), so the cloud's
+    metadata address, private hosts and unresolvable names are refused before anything is kept."""
+    stored_before = set(stack.storage_dir.iterdir())
+    response = submit(client, videos["short"], webhook_url=url)
+    assert_problem(response, 422, "webhook-url-not-allowed")
+    assert set(stack.storage_dir.iterdir()) == stored_before
+
+
 @pytest.mark.parametrize("key", ["has space", "x" * 129, "semi;colon"])
 def test_invalid_idempotency_keys(client: httpx.Client, videos, key):
     assert_problem(submit(client, videos["short"], headers={"Idempotency-Key": key}), 422, "validation-error")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from video_moderation.services.segments import Segment, flagged_segments
-from video_moderation.webhooks import backoff_s, sign, verify
+from video_moderation.webhooks import WebhookTargetRefused, backoff_s, resolve_webhook_target, sign, verify
 
 
 def timeline(scores: list[float], interval: float = 1.0) -> list[tuple[float, float]]:
@@ -48,3 +50,22 @@ def test_sampling_follows_the_requested_rate(videos):
     assert [f.time_s for f in sample_frames(videos["scenes"], 0.5)] == [0.0, 2.0, 4.0, 6.0]
     assert len(list(sample_frames(videos["scenes"], 10))) == 80  # every frame of a 10 fps video
     assert len(list(sample_frames(videos["scenes"], 30))) == 80  # never more than there are
+
+
+@pytest.mark.parametrize(("url", "why"), [
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),  # the cloud's metadata service
+    ("http://127.0.0.1:6379/", "127.0.0.1"), ("http://localhost:8000/", "not a public address"),
+    ("http://10.1.2.3/hook", "10.1.2.3"), ("http://192.168.0.10/hook", "192.168.0.10"),
+    ("http://[::1]/hook", "::1"), ("http://0.0.0.0/", "0.0.0.0"),
+    ("ftp://example.org/file", "not an http(s) URL"), ("http://no-such-host.invalid/", "does not resolve"),
+])
+def test_webhooks_never_call_a_private_loopback_or_link_local_address(url, why):
+    with pytest.raises(WebhookTargetRefused, match=re.escape(why)):
+        resolve_webhook_target(url)
+
+
+def test_an_allow_list_opens_a_network_and_public_addresses_are_always_allowed():
+    assert resolve_webhook_target("http://127.0.0.1:9000/hook", ["127.0.0.0/8"]) == ["127.0.0.1"]
+    with pytest.raises(WebhookTargetRefused):
+        resolve_webhook_target("http://10.1.2.3/hook", ["127.0.0.0/8"])  # only the networks it names
+    assert resolve_webhook_target("https://93.184.215.14/hook") == ["93.184.215.14"]  # a literal: no DNS asked

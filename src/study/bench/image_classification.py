@@ -124,7 +124,15 @@ def cache_counts(metrics_url: str) -> tuple[float, float]:
 def measure_cache(target: str, cache: bool, metrics_url: str, run_load) -> dict:
     hits_before, inferred_before = cache_counts(metrics_url)
     result = asyncio.run(run_load())
-    hits_after, inferred_after = cache_counts(metrics_url)
+    # Triton counts a request after its answer has left, so the last few may be missing from a read
+    # taken the moment the load ends: read until every request (and the warm-up) is counted, or 10 s.
+    deadline = time.monotonic() + 10
+    while True:
+        hits_after, inferred_after = cache_counts(metrics_url)
+        counted = (hits_after - hits_before) + (inferred_after - inferred_before)
+        if counted >= result.requests + 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     hits = int(hits_after - hits_before)
     return {"target": target, "response_cache": cache, **result.as_dict(), "cache_hits": hits,
             "model_runs": int(inferred_after - inferred_before) - 1,  # less the warm-up, an image outside the mix

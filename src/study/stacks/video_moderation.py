@@ -107,7 +107,10 @@ def running_stack(run_dir: Path, port: int | None = None, host: str = "127.0.0.1
     try:
         triton.start(report)
         env = {"MOD_REDIS_URL": redis.url, "MOD_TRITON_URL": triton.grpc_url,
-               "MOD_STORAGE_DIR": str(run_dir / "storage"), **(service_env or {})}
+               "MOD_STORAGE_DIR": str(run_dir / "storage"),
+               # On a laptop the webhook receiver is on this machine too; deployed, only public
+               # addresses are called unless MOD_WEBHOOK_ALLOWED_NETWORKS names a network.
+               "MOD_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]', **(service_env or {})}
         stack = ModerationStack(redis, triton, run_dir, env, port=port or free_port(), host=host)
         try:
             report(f"starting {workers} Celery worker(s)")

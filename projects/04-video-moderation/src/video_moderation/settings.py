@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(5, ge=1)
     webhook_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles each attempt.")
     webhook_timeout_s: float = 5.0
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list, description="Networks (CIDR) a webhook may call although they are not public, "
+                                          "e.g. [\"10.0.0.0/8\"] for receivers inside your own network. "
+                                          "Public addresses are always allowed.")
 
     visibility_timeout_s: int = Field(300, description="A job not acknowledged this long after delivery "
                                                         "(its worker died) is delivered again. Longer than any job.")

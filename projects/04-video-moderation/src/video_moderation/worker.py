@@ -20,7 +20,14 @@ from video_moderation.services.frames import UnreadableVideo, preprocess, sample
 from video_moderation.services.segments import flagged_segments
 from video_moderation.settings import Settings
 from video_moderation.triton_client import ModerationModelClient, TritonUnavailable
-from video_moderation.webhooks import SIGNATURE_HEADER, backoff_s, sign
+from video_moderation.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookTargetRefused,
+    backoff_s,
+    post_to_addresses,
+    resolve_webhook_target,
+    sign,
+)
 
 log = logging.getLogger(__name__)
 settings = Settings()
@@ -128,14 +135,20 @@ def deliver_webhook(job_id: str, attempt: int) -> None:
     body = json.dumps({"job_id": job.id, "state": job.state, "segments": job.segments,
                        "error": job.error, "frames": job.frames_done}).encode()
     record = {"attempt": attempt, "at": time.time()}
+    refused = False
     try:
-        response = httpx.post(job.webhook_url, content=body, timeout=settings.webhook_timeout_s,
-                              headers={"Content-Type": "application/json",
-                                       SIGNATURE_HEADER: sign(settings.webhook_secret, body)})
+        # Checked again at every attempt: the name may resolve elsewhere now than at submission.
+        addresses = resolve_webhook_target(job.webhook_url, settings.webhook_allowed_networks)
+        response = post_to_addresses(job.webhook_url, addresses, body, timeout_s=settings.webhook_timeout_s,
+                                   headers={"Content-Type": "application/json",
+                                            SIGNATURE_HEADER: sign(settings.webhook_secret, body)})
         record.update(status_code=response.status_code, delivered=response.is_success)
+    except WebhookTargetRefused as exc:
+        refused = True  # never retried: the target is not one this service calls
+        record.update(error=f"refused: {exc}", delivered=False)
     except httpx.HTTPError as exc:
         record.update(error=f"{type(exc).__name__}: {exc}", delivered=False)
-    retry = not record["delivered"] and attempt < settings.webhook_max_attempts
+    retry = not record["delivered"] and not refused and attempt < settings.webhook_max_attempts
     record["retry_in_s"] = backoff_s(settings.webhook_backoff_s, attempt) if retry else None
     store().record_webhook_attempt(job_id, record)
     if retry:

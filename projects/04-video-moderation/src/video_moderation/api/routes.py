@@ -23,6 +23,7 @@ from video_moderation.api.schemas import FrameScores, HealthStatus, JobOut, Webh
 from video_moderation.job_store import TERMINAL, Job, JobStore, StoreUnavailable
 from video_moderation.services.frames import UnreadableVideo, probe
 from video_moderation.settings import Settings
+from video_moderation.webhooks import WebhookTargetRefused, resolve_webhook_target
 from video_moderation.worker import moderate_video
 
 router = APIRouter()
@@ -76,6 +77,11 @@ async def submit_job(
     threshold: Annotated[float | None, Form(ge=0, le=1, description="Flag frames scoring at least this.")] = None,
 ) -> JobOut:
     """Accept a video for moderation and return at once; a worker picks it up by priority."""
+    if webhook_url is not None:
+        try:
+            await run_in_threadpool(resolve_webhook_target, str(webhook_url), settings.webhook_allowed_networks)
+        except WebhookTargetRefused as exc:
+            raise Problem(422, "webhook-url-not-allowed", str(exc)) from None
     job_id = store.new_id()
     storage = Path(settings.storage_dir)
     storage.mkdir(parents=True, exist_ok=True)
