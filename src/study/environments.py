@@ -67,7 +67,9 @@ def python_for(lock: Path) -> str:
     """The Python an environment is built with: the one running us, except that an environment with
     the CPU build of torch may be given another (STUDY_BUILD_PYTHON): it is a separate process, and
     the CPU wheel may be at hand for one Python version only (the course's machines have it for 3.11)."""
-    return os.environ.get("STUDY_BUILD_PYTHON") or sys.executable if needs_cpu_torch(lock) else sys.executable
+    if needs_cpu_torch(lock):
+        return os.environ.get("STUDY_BUILD_PYTHON") or sys.executable
+    return sys.executable
 
 
 def _version_of(python: str) -> str:
@@ -79,16 +81,17 @@ def _version_of(python: str) -> str:
     return done.stdout.strip()
 
 
-def _location(name: str, lock: Path) -> tuple[Path, Path, str]:
+def _location(name: str, lock: Path) -> tuple[Path, Path, str, bool]:
+    """The environment's folder, its stamp file, what the stamp must say, and whether it does."""
     version = _version_of(python_for(lock))
     env = cache_dir() / "envs" / f"{name}-py{'.'.join(version.split('.')[:2])}"
-    return env, env / ".study-lock", f"{version}\n{lock.read_text()}"
+    stamp, wanted = env / ".study-lock", f"{version}\n{lock.read_text()}"
+    return env, stamp, wanted, stamp.exists() and stamp.read_text() == wanted
 
 
 def environment_ready(name: str, lock: Path) -> bool:
     """Whether ``name`` is built from this very lock, for this Python."""
-    _, stamp, wanted = _location(name, lock)
-    return stamp.exists() and stamp.read_text() == wanted
+    return _location(name, lock)[3]
 
 
 # --8<-- [start:ensure-environment]
@@ -99,19 +102,19 @@ def ensure_environment(name: str, lock: Path, report: Report = lambda _: None) -
     by pip, which honours the machine's pip configuration (find-links, extra indexes): that is
     where the CPU build is found. ``--no-deps``: the lock already lists every dependency.
     """
-    env, stamp, wanted = _location(name, lock)
-    if environment_ready(name, lock):
+    env, stamp, wanted, ready = _location(name, lock)
+    if ready:
         return env
     report(f"building the {name} environment (once per machine)")
     shutil.rmtree(env, ignore_errors=True)
-    python = env / "bin" / "python"
+    python, builder = env / "bin" / "python", python_for(lock)
     uv = None if needs_cpu_torch(lock) else _uv()
     hint = TORCH_CPU_HINT if needs_cpu_torch(lock) else ""
     if uv:
-        _run([uv, "venv", "--quiet", "--python", python_for(lock), str(env)], f"creating {name}")
+        _run([uv, "venv", "--quiet", "--python", builder, str(env)], f"creating {name}")
         _run([uv, "pip", "sync", "--quiet", "--python", str(python), str(lock)], f"installing {name}")
     else:
-        _run([python_for(lock), "-m", "venv", str(env)], f"creating {name}")
+        _run([builder, "-m", "venv", str(env)], f"creating {name}")
         _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
               "-r", str(lock)], f"installing {name}", hint)
     stamp.write_text(wanted)
@@ -121,9 +124,7 @@ def ensure_environment(name: str, lock: Path, report: Report = lambda _: None) -
 
 def run_in_environment(env: Path, script: Path, *args: Path | str, what: str) -> None:
     """Run a build script with the environment's Python; its error output becomes the message."""
-    done = subprocess.run([str(env / "bin" / "python"), str(script), *map(str, args)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise StudyError(f"{what} failed:\n{done.stderr[-3000:]}")
+    _run([str(env / "bin" / "python"), str(script), *map(str, args)], what)
 
 
 def triton_environment(report: Report = lambda _: None) -> Path:
@@ -149,8 +150,8 @@ def compile_options(source: Path) -> list[str]:
         options += ["--python-platform", "x86_64-manylinux_2_28"]
     else:
         options += ["--universal"]
-    for package in (m.group(1).split() for m in LEAVE_OUT.finditer(source.read_text())):
-        options += [arg for name in package for arg in ("--no-emit-package", name)]
+    for line in LEAVE_OUT.finditer(source.read_text()):
+        options += [arg for package in line.group(1).split() for arg in ("--no-emit-package", package)]
     return options
 
 

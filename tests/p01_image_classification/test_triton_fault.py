@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from metric_samples import metric_value
 from polling import eventually
 from system_tools import system_tool
 
+from study.metrics_page import metric_total
 from study.stacks.image_classification import Stack, running_stack
 
 from .conftest import prometheus_for
@@ -62,7 +62,7 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     url = own_stack.url
     assert classify(url, cat_jpeg).status_code == 200
     metrics_url = f"{url}/metrics"
-    unavailable_before = metric_value(metrics_url, "imgcls_backend_unavailable_total")
+    unavailable_before = metric_total(metrics_url, "imgcls_backend_unavailable_total")
 
     answers = asyncio.run(traffic_across_a_kill(url, cat_jpeg, own_stack.triton))
     before = [status for sent_before, answered_after, status in answers if not answered_after]
@@ -86,7 +86,7 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
     assert httpx.get(f"{url}/health/live").status_code == 200  # the API itself is alive
     # Each 503 for a classification was counted, and nothing else was.
-    assert metric_value(metrics_url, "imgcls_backend_unavailable_total") - unavailable_before == refused + 1
+    assert metric_total(metrics_url, "imgcls_backend_unavailable_total") - unavailable_before == refused + 1
 
     # The JSON log says why, under the request id the client sent.
     logged = [json.loads(line) for line in own_stack.service.log_path.read_text().splitlines()

@@ -8,17 +8,11 @@ import time
 import uuid
 
 import httpx
-from metric_samples import metric_value
 from polling import eventually
 from sse_events import read_events
 
 from p02_streaming_llm_chat.conftest import LONG_ANSWER, TEST_LIMITS
-
-
-def service_gauge(url: str, name: str) -> float:
-    match = re.search(rf"^{name} (\S+)$", httpx.get(f"{url}/metrics").text, re.MULTILINE)
-    assert match, f"the service exposes no {name}"
-    return float(match.group(1))
+from study.metrics_page import metric_total
 
 
 async def hold_stream(client: httpx.AsyncClient, statuses: list[int]) -> None:
@@ -33,7 +27,7 @@ async def hold_stream(client: httpx.AsyncClient, statuses: list[int]) -> None:
 def test_overload_yields_exactly_the_expected_429s(chat_stack):
     active, waiting = int(TEST_LIMITS["CHAT_MAX_CONCURRENT_STREAMS"]), int(TEST_LIMITS["CHAT_MAX_WAITING"])
     extra = 4
-    rejected_before = metric_value(f"{chat_stack.url}/metrics", "chat_rejected_requests_total", reason="overloaded")
+    rejected_before = metric_total(f"{chat_stack.url}/metrics", "chat_rejected_requests_total", reason="overloaded")
 
     async def scenario():
         async with httpx.AsyncClient(base_url=chat_stack.url, timeout=300) as client:
@@ -41,8 +35,8 @@ def test_overload_yields_exactly_the_expected_429s(chat_stack):
             held = [asyncio.create_task(hold_stream(client, held_statuses)) for _ in range(active + waiting)]
             # Fill every slot and every place in line, as the service itself reports it ...
             deadline = time.monotonic() + 60
-            while (service_gauge(chat_stack.url, "chat_active_streams"),
-                   service_gauge(chat_stack.url, "chat_queue_depth")) != (active, waiting):
+            while (metric_total(f"{chat_stack.url}/metrics", "chat_active_streams"),
+                   metric_total(f"{chat_stack.url}/metrics", "chat_queue_depth")) != (active, waiting):
                 assert time.monotonic() < deadline, "the service never filled up"
                 await asyncio.sleep(0.05)
             # ... then every further request is refused at once.
@@ -58,7 +52,7 @@ def test_overload_yields_exactly_the_expected_429s(chat_stack):
     for response in refused:
         assert response.headers["Retry-After"] == "2"
         assert response.json()["type"] == "/problems/overloaded"
-    rejected = metric_value(f"{chat_stack.url}/metrics", "chat_rejected_requests_total", reason="overloaded")
+    rejected = metric_total(f"{chat_stack.url}/metrics", "chat_rejected_requests_total", reason="overloaded")
     assert rejected - rejected_before == extra
 # --8<-- [end:overload-test]
 
@@ -73,7 +67,7 @@ def test_client_disconnect_stops_generation_on_the_llm_server(chat_stack):
     conversation = f"leave-{uuid.uuid4().hex[:8]}"
     llm, metrics = chat_stack.llm, f"{chat_stack.url}/metrics"
     mark = llm.log_path.stat().st_size
-    cancelled_before = metric_value(metrics, "chat_cancelled_generations_total")
+    cancelled_before = metric_total(metrics, "chat_cancelled_generations_total")
     with httpx.Client(base_url=chat_stack.url, timeout=120) as client:
         with client.stream("POST", f"/v1/conversations/{conversation}/messages",
                            json={"content": LONG_ANSWER, "max_tokens": 500}) as response:
@@ -97,7 +91,7 @@ def test_client_disconnect_stops_generation_on_the_llm_server(chat_stack):
     history = httpx.get(f"{chat_stack.url}/v1/conversations/{conversation}").json()["messages"]
     assert history[-1]["role"] == "assistant" and history[-1]["interrupted"] is True
     assert history[-1]["content"].startswith("".join(seen))
-    assert metric_value(metrics, "chat_cancelled_generations_total") - cancelled_before == 1
+    assert metric_total(metrics, "chat_cancelled_generations_total") - cancelled_before == 1
 
 
 def test_history_survives_a_restart_of_the_service(chat_stack):
@@ -115,9 +109,7 @@ def test_history_survives_a_restart_of_the_service(chat_stack):
 
 
 def vllm_metric(stack, name: str) -> float:
-    text = httpx.get(stack.llm.base_url.removesuffix("/v1") + "/metrics").text
-    assert f"\n{name}" in text, f"vLLM exposes no {name}"  # a missing metric must not read as 0
-    return sum(float(v) for v in re.findall(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE))
+    return metric_total(stack.llm.base_url.removesuffix("/v1") + "/metrics", name)
 
 
 def test_client_disconnect_stops_generation_on_vllm(vllm_chat):

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from metric_samples import metric_value
 from polling import eventually
 from sse_events import read_events
 
 from p02_streaming_llm_chat.conftest import LONG_ANSWER
 from study.llm_local import LocalVllm
+from study.metrics_page import metric_total
 from study.stacks.streaming_llm_chat import ChatStack
 
 
@@ -58,7 +58,7 @@ def upstream_generating(stack: ChatStack, log_mark: int) -> bool:
     """Whether the LLM server is still generating, by its own account: vLLM's gauge of running
     requests; llama.cpp prints its timings (``eval time = ... runs``) when a generation ends."""
     if isinstance(stack.llm, LocalVllm):
-        return metric_value(stack.llm.base_url.removesuffix("/v1") + "/metrics", "vllm:num_requests_running") > 0
+        return metric_total(stack.llm.base_url.removesuffix("/v1") + "/metrics", "vllm:num_requests_running") > 0
     with stack.llm.log_path.open("rb") as log:
         log.seek(log_mark)
         text = log.read().decode(errors="replace")
@@ -134,17 +134,18 @@ def test_health_and_metrics(client):
     metrics = str(client.base_url.join("/metrics"))
     names = ("chat_time_to_first_token_seconds_count", "chat_inter_token_latency_seconds_count",
              "chat_tokens_generated_total", "http_request_duration_seconds_count")
-    before = {name: metric_value(metrics, name) for name in names}
+    before = {name: metric_total(metrics, name) for name in names}
     reply = client.post(f"/v1/conversations/{new_id()}/messages",
                         json={"content": "Hi", "max_tokens": 8, "stream": False}).json()
-    after = {name: metric_value(metrics, name) for name in names}
+    after = {name: metric_total(metrics, name) for name in names}
     generated = reply["usage"]["completion_tokens"]
     assert after["chat_time_to_first_token_seconds_count"] - before["chat_time_to_first_token_seconds_count"] == 1
     assert after["chat_tokens_generated_total"] - before["chat_tokens_generated_total"] == generated
     if generated >= 2:  # a gap between two pieces of the answer
         assert after["chat_inter_token_latency_seconds_count"] > before["chat_inter_token_latency_seconds_count"]
     assert after["http_request_duration_seconds_count"] > before["http_request_duration_seconds_count"]
-    assert metric_value(metrics, "chat_active_streams") >= 0 and metric_value(metrics, "chat_queue_depth") >= 0
+    # The turn is over: it gave its generation slot back and nobody waits.
+    assert (metric_total(metrics, "chat_active_streams"), metric_total(metrics, "chat_queue_depth")) == (0, 0)
 
 
 def test_openapi_lists_the_routes(client):

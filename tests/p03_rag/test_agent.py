@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from metric_samples import metric_value
 from problem_details import assert_problem
 
 from course_qa.services.agent import TOOLS, parse_step, step_schema
+from study.metrics_page import metric_total
 from study.stacks.rag import RagStack
 
 QUESTION = "How does project 02 stop generating when the client disconnects?"
@@ -90,7 +90,7 @@ def test_the_llm_down_is_503_for_the_agent(rag_stack, base_url_option):
     if base_url_option:
         pytest.skip("kills a local backend")
     metrics = f"{rag_stack.url}/metrics"
-    steps_before = metric_value(metrics, "rag_agent_steps_total")
+    steps_before = metric_total(metrics, "rag_agent_steps_total")
     rag_stack.llm.kill()
     try:
         response = agent(rag_stack.url, max_steps=2)
@@ -98,12 +98,12 @@ def test_the_llm_down_is_503_for_the_agent(rag_stack, base_url_option):
         assert response.headers["Retry-After"] == "2"
     finally:
         rag_stack.llm.start()
-    assert metric_value(metrics, "rag_agent_steps_total") == steps_before  # no step was taken
+    assert metric_total(metrics, "rag_agent_steps_total") == steps_before  # no step was taken
     # Back up: the next run is answered, and each of its steps is counted under its tool.
-    answers_before = metric_value(metrics, "rag_agent_steps_total", tool="answer")
+    answers_before = metric_total(metrics, "rag_agent_steps_total", tool="answer")
     run = agent(rag_stack.url, max_steps=1)
     assert run.status_code == 200, run.text
     steps = run.json()["steps"]
-    assert metric_value(metrics, "rag_agent_steps_total") - steps_before == len(steps) == 1
-    assert metric_value(metrics, "rag_agent_steps_total", tool="answer") - answers_before == \
+    assert metric_total(metrics, "rag_agent_steps_total") - steps_before == len(steps) == 1
+    assert metric_total(metrics, "rag_agent_steps_total", tool="answer") - answers_before == \
         sum(step["tool"] == "answer" for step in steps)

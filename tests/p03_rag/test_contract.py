@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import httpx
-from metric_samples import metric_value
 from sse_events import read_events
+
+from study.metrics_page import metric_total
 
 ON_TOPIC = "How does Triton's dynamic batching merge requests?"
 OFF_TOPIC = "What is the best recipe for sourdough bread?"
@@ -82,10 +83,10 @@ def test_metrics_show_the_pipeline(client: httpx.Client):
                "top score": ("rag_top_score_count", {}),
                "generated": ("rag_answers_total", {"mode": "generated"}),
                "requests": ("http_request_duration_seconds_count", {"handler": "/v1/ask"})}
-    before = {key: metric_value(metrics, name, **labels) for key, (name, labels) in counted.items()}
+    before = {key: metric_total(metrics, name, **labels) for key, (name, labels) in counted.items()}
     body = client.post("/v1/ask", json={"question": ON_TOPIC, "stream": False}).json()
     assert body["mode"] == "generated"
-    after = {key: metric_value(metrics, name, **labels) for key, (name, labels) in counted.items()}
+    after = {key: metric_total(metrics, name, **labels) for key, (name, labels) in counted.items()}
     assert {key: after[key] - before[key] for key in counted} == {
         "embed": 1, "search": 1, "generate": 1, "top score": 1, "generated": 1, "requests": 1}
 

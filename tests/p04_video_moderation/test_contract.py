@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from metric_samples import metric_value
 from sse_events import read_events
 
 from p04_video_moderation.jobs import submit, wait_for
+from study.metrics_page import metric_total
 
 
 def test_submit_returns_at_once_and_the_job_completes(client: httpx.Client, videos):
@@ -42,10 +42,10 @@ def test_health_and_metrics(client: httpx.Client, videos):
     assert client.get("/health/live").json() == {"status": "ok"}
     assert client.get("/health/ready").status_code == 200
     metrics = str(client.base_url.join("/metrics"))
-    before = metric_value(metrics, "moderation_jobs_submitted_total")
+    before = metric_total(metrics, "moderation_jobs_submitted_total")
     accepted = submit(client, videos["short"])
     assert accepted.status_code == 202, accepted.text
-    assert metric_value(metrics, "moderation_jobs_submitted_total") - before == 1
+    assert metric_total(metrics, "moderation_jobs_submitted_total") - before == 1
     wait_for(client, accepted.json()["id"])  # leave no work behind for the tests that follow
 
 
