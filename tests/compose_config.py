@@ -14,7 +14,11 @@ PLACEHOLDER_SECRETS = {"WEBHOOK_SECRET": "placeholder-for-validation"}
 
 def compose_services(project: Path, *files: str) -> dict:
     args = [a for name in files for a in ("-f", str(project / name))]
-    done = subprocess.run(["docker-compose", *args, "config", "--format", "json"], capture_output=True, text=True,
-                          env={**os.environ, **PLACEHOLDER_SECRETS})
+    done = subprocess.run(
+        ["docker-compose", *args, "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **PLACEHOLDER_SECRETS},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)["services"]

@@ -7,9 +7,10 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--base-url", default=None,
+        "--base-url",
+        default=None,
         help="Run the contract tests against an already deployed service (e.g. a compose stack on a "
-             "GPU host) instead of the local stack; tests that need local files are skipped.",
+        "GPU host) instead of the local stack; tests that need local files are skipped.",
     )
 
 

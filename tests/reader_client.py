@@ -9,5 +9,9 @@ from study.paths import PROJECTS_DIR
 
 
 def run_client(project_folder: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PROJECTS_DIR / project_folder / "client.py"), *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(PROJECTS_DIR / project_folder / "client.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -13,6 +13,6 @@ def read_events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
     event = None
     for line in response.iter_lines():
         if line.startswith("event: "):
-            event = line[len("event: "):]
+            event = line[len("event: ") :]
         elif line.startswith("data: "):
-            yield event, json.loads(line[len("data: "):])
+            yield event, json.loads(line[len("data: ") :])

@@ -18,8 +18,11 @@ CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 
 
 def validate(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+    )
 
 
 def steps() -> list[dict]:
@@ -44,6 +47,8 @@ def test_the_workflow_runs_the_readme_test_command_through_ci_run():
     assert [step["run"] for step in steps() if "run" in step] == [".ci/run"]
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text()
     assert "make test" in (REPO_ROOT / "README.md").read_text()
+
+
 # --8<-- [end:same-command]
 
 

@@ -12,14 +12,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from system_tools import system_tool
 
 from study.paths import DOCS_DIR as DOCS
 from study.paths import REPO_ROOT
+from system_tools import system_tool
 
 ARTIFACTS = REPO_ROOT / "build" / "test-artifacts"  # screenshots a reviewer can open after a run
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +35,33 @@ def site(tmp_path_factory) -> Path:
     # The diagrams' script ships with the site, fetched once by `make docs-assets` (part of make test).
     assert (DOCS / "assets/javascripts/mermaid.min.js").exists(), "run `make docs-assets` first: no mermaid.js"
     out = tmp_path_factory.mktemp("site")
-    done = subprocess.run(["mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, env={**os.environ,
-                                                                "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        ["mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     return out
 
 
 def test_strict_build_produces_every_chapter(site: Path):
-    for page in ["index.html", "fundamentals/index.html", "fundamentals/inference-lifecycle/index.html",
-                 "fundamentals/latency-and-throughput/index.html", "glossary/index.html",
-                 "model-usage-patterns/index.html",
-                 "inference-servers/index.html", "architecture-patterns/index.html",
-                 "deployment/index.html", "observability/index.html", "projects/index.html",
-                 "projects/01-image-classification/index.html", "projects/02-streaming-llm-chat/index.html"]:
+    for page in [
+        "index.html",
+        "fundamentals/index.html",
+        "fundamentals/inference-lifecycle/index.html",
+        "fundamentals/latency-and-throughput/index.html",
+        "glossary/index.html",
+        "model-usage-patterns/index.html",
+        "inference-servers/index.html",
+        "architecture-patterns/index.html",
+        "deployment/index.html",
+        "observability/index.html",
+        "projects/index.html",
+        "projects/01-image-classification/index.html",
+        "projects/02-streaming-llm-chat/index.html",
+    ]:
         assert (site / page).is_file(), page
 
 
@@ -55,8 +76,11 @@ def test_project_page_includes_the_tested_code_and_the_benchmark(site: Path):
 
 
 def test_no_snippet_marker_leaks_into_any_page(site: Path):
-    leaked = [str(p.relative_to(site)) for p in site.rglob("*.html")
-              if "--8&lt;--" in p.read_text() or "--8<--" in p.read_text()]
+    leaked = [
+        str(p.relative_to(site))
+        for p in site.rglob("*.html")
+        if "--8&lt;--" in p.read_text() or "--8<--" in p.read_text()
+    ]
     assert not leaked
 
 
@@ -67,8 +91,11 @@ def test_a_missing_snippet_fails_the_build(tmp_path: Path):
     (docs / "index.md").write_text('# x\n\n--8<-- "no/such/file.py"\n')
     config = (REPO_ROOT / "mkdocs.yml").read_text().split("\nnav:")[0].replace("exclude_docs", "x_exclude")
     (tmp_path / "mkdocs.yml").write_text(config.replace("docs_dir: docs", f"docs_dir: {docs}"))
-    done = subprocess.run(["mkdocs", "build", "--strict", "-f", str(tmp_path / "mkdocs.yml"),
-                           "--site-dir", str(tmp_path / "site")], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mkdocs", "build", "--strict", "-f", str(tmp_path / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0
 
 
@@ -112,8 +139,9 @@ SCREENSHOTS = {"/": "home.png", "/fundamentals/inference-lifecycle/": "chapter-i
 
 @pytest.mark.browser
 @pytest.mark.parametrize("source, path, heading", site_pages(), ids=lambda value: str(value))
-def test_page_renders_in_chromium_without_console_errors(served_site: str, browser, source: str, path: str,
-                                                         heading: str):
+def test_page_renders_in_chromium_without_console_errors(
+    served_site: str, browser, source: str, path: str, heading: str
+):
     markdown = (DOCS / source).read_text()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
@@ -125,9 +153,12 @@ def test_page_renders_in_chromium_without_console_errors(served_site: str, brows
     diagrams = markdown.count("```mermaid")
     if diagrams:
         # Every diagram rendered: Material swaps the mermaid source for a drawing in a closed shadow root.
-        page.wait_for_function(f"""() => {{ const all = [...document.querySelectorAll('.mermaid')];
+        page.wait_for_function(
+            f"""() => {{ const all = [...document.querySelectorAll('.mermaid')];
             return all.length === {diagrams} && all.every(el => el.textContent.trim() === ''
-                && el.getBoundingClientRect().height > 20); }}""", timeout=15_000)
+                && el.getBoundingClientRect().height > 20); }}""",
+            timeout=15_000,
+        )
     if "results/benchmark.png" in markdown:
         assert page.locator("img[src*='benchmark.png']").evaluate("img => img.naturalWidth") > 0
     page.close()
@@ -149,6 +180,7 @@ def test_screenshots_are_kept_as_artifacts(served_site: str, browser):
 def test_no_broken_internal_links_or_anchors(site: Path):
     """Every relative link in the built site points to a page that exists, and to an id on it."""
     ids: dict[Path, set[str]] = {}
+
     def ids_of(page: Path) -> set[str]:
         if page not in ids:
             ids[page] = set(re.findall(r'\sid="([^"]+)"', page.read_text(errors="replace")))

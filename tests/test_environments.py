@@ -61,10 +61,14 @@ def test_the_cpu_torch_builds_are_locked_for_the_platform_that_index_serves():
     assert not {"torchvision", "torchaudio", "torchcodec", "triton"} & locked.keys()
 
 
-@pytest.mark.parametrize(("tools", "says"), [
-    ((), "redis-server is not installed. Debian/Ubuntu: sudo apt-get install redis-server"),
-    (("redis-server",), "no C++ compiler was found: install one (Debian/Ubuntu: apt-get install build-essential"),
-], ids=["no-redis", "no-compiler"])
+@pytest.mark.parametrize(
+    ("tools", "says"),
+    [
+        ((), "redis-server is not installed. Debian/Ubuntu: sudo apt-get install redis-server"),
+        (("redis-server",), "no C++ compiler was found: install one (Debian/Ubuntu: apt-get install build-essential"),
+    ],
+    ids=["no-redis", "no-compiler"],
+)
 def test_study_up_on_a_machine_that_lacks_something_says_what_to_install(tmp_path, tools, says):
     """The whole command, with an empty cache and a PATH holding only ``tools``."""
     bare = tmp_path / "bin"
@@ -73,8 +77,13 @@ def test_study_up_on_a_machine_that_lacks_something_says_what_to_install(tmp_pat
         os.symlink(shutil.which(tool), bare / tool)
     env = {**os.environ, "PATH": str(bare), "STUDY_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "400"}
     env.pop("CXX", None)
-    done = subprocess.run([sys.executable, "-m", "study.cli", "up", "streaming-llm-chat", "--port", str(free_port())],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "study.cli", "up", "streaming-llm-chat", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert says in " ".join(done.stdout.split())
     assert "Traceback" not in done.stdout + done.stderr

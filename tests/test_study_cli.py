@@ -15,16 +15,18 @@ from typer.testing import CliRunner
 
 from study.cli import app, port_is_free
 from study.processes import free_port
-from study.projects import PROJECTS
+from study.projects import discover, find_project
 
 runner = CliRunner()
 
 
-def test_list_shows_all_twelve_projects_and_which_run():
+def test_list_shows_the_projects_found_under_projects():
     result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    assert "image-classification" in result.output and "autoscaling-llm" in result.output
-    assert result.output.count("not yet") == sum(not p.runnable for p in PROJECTS)
+    found = discover()
+    assert [p.name for p in found][:4] == ["image-classification", "streaming-llm-chat", "rag", "video-moderation"]
+    for project in found:
+        assert project.name in result.output and project.title in result.output
 
 
 def test_unknown_project_is_a_clear_error_not_a_traceback():
@@ -34,17 +36,64 @@ def test_unknown_project_is_a_clear_error_not_a_traceback():
     assert "Traceback" not in result.output
 
 
-def test_a_planned_project_says_so():
-    planned = next(p for p in PROJECTS if not p.runnable)
-    result = runner.invoke(app, ["up", planned.slug])
-    assert result.exit_code == 2
-    assert "not built yet" in result.output
+# --8<-- [start:new-project]
+MINIMAL_RECIPE = {
+    "__init__.py": 'TITLE = "Hello, inference"\nTEACHES = "how a project joins the course"\n',
+    "stack.py": """
+import sys
+from contextlib import contextmanager
+from types import SimpleNamespace
+
+from study.processes import ManagedProcess, free_port
+
+@contextmanager
+def running_stack(run_dir, port=None, host="127.0.0.1", report=print):
+    port = port or free_port()
+    server = ManagedProcess("hello", [sys.executable, "-m", "http.server", str(port), "--bind", host],
+                            run_dir / "hello.log", url=f"http://{host}:{port}")
+    server.start()
+    server.wait_http_ok(server.url, timeout_s=30)
+    try:
+        yield SimpleNamespace(url=server.url, endpoints=lambda: {"page": server.url})
+    finally:
+        server.stop()
+""",
+}
 
 
-@pytest.mark.parametrize(("project", "says"), [
-    ("streaming-llm-chat", "the parts streams, prefix-reuse, tenant-fairness"),
-    ("image-classification", "the parts serving, edge"), ("rag", "the parts pipeline, agent"),
-    ("video-moderation", "no parts")])
+def test_a_new_folder_with_a_local_recipe_is_a_project(tmp_path, monkeypatch):
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    for existing in discover():
+        (projects / existing.folder.name).symlink_to(existing.folder)
+    recipe = projects / "13-hello-inference" / "local"
+    recipe.mkdir(parents=True)
+    for name, text in MINIMAL_RECIPE.items():
+        (recipe / name).write_text(text)
+    monkeypatch.setenv("STUDY_PROJECTS_DIR", str(projects))
+
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "hello-inference" in result.output and "Hello, inference" in result.output
+    assert result.output.index("video-moderation") < result.output.index("hello-inference")  # number order
+    project = find_project("13")
+    assert (project.package, project.env_prefix) == ("hello_inference", "HELLO_INFERENCE_")
+    with project.recipe("stack").running_stack(tmp_path / "run", report=lambda _: None) as stack:
+        assert httpx.get(stack.url).status_code == 200
+
+
+# --8<-- [end:new-project]
+
+
+@pytest.mark.parametrize(
+    ("project", "says"),
+    [
+        ("streaming-llm-chat", "the parts streams, prefix-reuse, tenant-fairness"),
+        ("image-classification", "the parts serving, edge"),
+        ("rag", "the parts pipeline, agent"),
+        ("video-moderation", "no parts"),
+    ],
+)
 def test_bench_only_names_a_part_the_benchmark_has(project, says):
     result = runner.invoke(app, ["bench", project, "--only", "nope"], env={"COLUMNS": "200"})
     assert result.exit_code == 2
@@ -62,9 +111,15 @@ def up_port() -> int:
 def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpeg_bytes, inherited_sigint, up_port):
     port = up_port
     env = {**os.environ, "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "study.cli", "up", "image-classification", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, inherited_sigint))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "study.cli", "up", "image-classification", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, inherited_sigint),
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 300
@@ -78,8 +133,11 @@ def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpe
             time.sleep(0.5)
         # "Connection: close": the server closes the connection, so its side lingers in TIME-WAIT
         # on this port after the run, as after any run that served requests.
-        response = httpx.post(f"{url}/v1/classify", files={"image": ("cat.jpg", cat_jpeg_bytes, "image/jpeg")},
-                              headers={"Connection": "close"})
+        response = httpx.post(
+            f"{url}/v1/classify",
+            files={"image": ("cat.jpg", cat_jpeg_bytes, "image/jpeg")},
+            headers={"Connection": "close"},
+        )
         assert response.status_code == 200
         assert "cat" in response.json()["predictions"][0]["label"]
         pattern = f"--port {port}|run/image-classification/model_repository"
@@ -92,8 +150,9 @@ def test_up_serves_the_cat_and_ctrl_c_leaves_no_process_behind(tmp_path, cat_jpe
     assert "is up" in output and "stopped." in output
     assert "Traceback" not in output
     for pid in server_pids:
-        assert not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", \
+        assert not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", (
             f"process {pid} survived Ctrl-C"
+        )
 
 
 @pytest.fixture(scope="module")

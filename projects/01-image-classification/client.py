@@ -19,12 +19,15 @@ import httpx
 def classify(url: str, image: Path, top_k: int = 3) -> dict:
     """POST the image as multipart form data; return the answer (model, timings, predictions)."""
     with image.open("rb") as f:
-        response = httpx.post(f"{url}/v1/classify", params={"top_k": top_k}, timeout=30,
-                              files={"image": (image.name, f, "image/jpeg")})
+        response = httpx.post(
+            f"{url}/v1/classify", params={"top_k": top_k}, timeout=30, files={"image": (image.name, f, "image/jpeg")}
+        )
     if response.status_code != 200:
         problem = response.json()  # problem+json: type, status, detail
         raise SystemExit(f"{problem['status']} {problem['type']}: {problem['detail']}")
     return response.json()
+
+
 # --8<-- [end:classify]
 
 

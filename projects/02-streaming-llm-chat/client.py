@@ -20,19 +20,19 @@ from httpx_sse import connect_sse
 
 
 # --8<-- [start:chat]
-def chat(url: str, conversation: str, content: str,
-         max_tokens: int = 256) -> Iterator[tuple[str, dict]]:
+def chat(url: str, conversation: str, content: str, max_tokens: int = 256) -> Iterator[tuple[str, dict]]:
     """Send one message; yield (event, data) as the server streams them."""
     path = f"{url}/v1/conversations/{conversation}/messages"
     body = {"content": content, "max_tokens": max_tokens}
-    with httpx.Client(timeout=120) as client, \
-            connect_sse(client, "POST", path, json=body) as source:
+    with httpx.Client(timeout=120) as client, connect_sse(client, "POST", path, json=body) as source:
         if source.response.status_code != 200:
             source.response.read()
             problem = source.response.json()  # problem+json: type, status, detail
             raise SystemExit(f"{problem['status']} {problem['type']}: {problem['detail']}")
         for event in source.iter_sse():
             yield event.event, json.loads(event.data)
+
+
 # --8<-- [end:chat]
 
 

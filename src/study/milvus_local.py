@@ -35,8 +35,19 @@ class LocalMilvus(LocalServer):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = ManagedProcess(
             "Milvus Lite",
-            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(self.data_dir / "milvus"),
-             "--host", "127.0.0.1", "--port", str(self.port)],
-            self.data_dir / "milvus.log")
+            [
+                sys.executable,
+                "-m",
+                "milvus_lite",
+                "server",
+                "--data-dir",
+                str(self.data_dir / "milvus"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            self.data_dir / "milvus.log",
+        )
         self.process.start()
         self.process.wait_until(lambda: _accepts(self.port), 60, f"listening on port {self.port}")

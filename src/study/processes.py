@@ -57,8 +57,7 @@ def _die_with_parent() -> None:
 class ManagedProcess:
     """One server process in its own process group, logging to a file (``url``: where it serves)."""
 
-    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None,
-                 url: str = ""):
+    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None, url: str = ""):
         self.name, self.cmd, self.log_path, self.url = name, cmd, log_path, url
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen | None = None
@@ -66,8 +65,14 @@ class ManagedProcess:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         log.close()
 
     @property
@@ -80,13 +85,15 @@ class ManagedProcess:
             deadline = time.monotonic() + timeout_s
             while time.monotonic() < deadline:
                 if not self.running:
-                    raise StudyError(f"{self.name} exited before it was {what}; see {self.log_path}:\n"
-                                     f"{self.log_tail()}")
+                    raise StudyError(
+                        f"{self.name} exited before it was {what}; see {self.log_path}:\n{self.log_tail()}"
+                    )
                 if check():
                     return
                 time.sleep(0.1)
-            raise StudyError(f"{self.name} was not {what} after {timeout_s:.0f} s; see {self.log_path}:\n"
-                             f"{self.log_tail()}")
+            raise StudyError(
+                f"{self.name} was not {what} after {timeout_s:.0f} s; see {self.log_path}:\n{self.log_tail()}"
+            )
         except BaseException:
             self.stop()
             raise
@@ -97,6 +104,7 @@ class ManagedProcess:
                 return httpx.get(url, timeout=1.0).status_code == 200
             except httpx.HTTPError:
                 return False
+
         self.wait_until(ok, timeout_s, f"ready at {url}")
 
     def stop(self, timeout_s: float = 10.0) -> None:

@@ -1,60 +1,101 @@
-"""The course's twelve projects: what each teaches, and whether it runs here yet."""
+"""The projects `study` runs, discovered by folder: ``projects/NN-name/local/`` makes project NN.
+
+A project's folder holds its service (``src/<package>``, the image) and, apart from it, its local
+recipe (``local/``, never in the image): ``local/__init__.py`` says what the project is (TITLE,
+TEACHES, TRY_IT), ``local/stack.py`` starts its real backends and API (``running_stack``) and
+``local/bench.py`` measures it (``run``). Python imports the recipe as ``study.local.<package>``
+(``study.local.image_classification.stack``); adding a project is adding its folder, nothing else.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from study.paths import PROJECTS_DIR
+
+FOLDER = re.compile(r"(?P<number>\d\d)-(?P<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+RECIPES = "study.local"  # the package the recipes are imported under
 
 
 @dataclass(frozen=True)
 class Project:
-    slug: str
-    folder: str
-    title: str
-    teaches: str
-    runnable: bool = False
-    try_it: str = ""  # a first request to make, with {url} for the API's address
+    number: str  # "01"
+    name: str  # "image-classification": the slug, the distribution, the compose project
+    folder: Path
 
     @property
-    def stack_module(self) -> str:
-        """study.stacks.<name>: its running_stack() starts the project's backends and API."""
-        return f"study.stacks.{self.slug.replace('-', '_')}"
+    def package(self) -> str:
+        """The service's Python package; its settings are read from PACKAGE_* environment variables."""
+        return self.name.replace("-", "_")
 
     @property
-    def bench_module(self) -> str:
-        """study.bench.<name>: its run() writes the benchmark JSON, chart and table."""
-        return f"study.bench.{self.slug.replace('-', '_')}"
+    def env_prefix(self) -> str:
+        return f"{self.package.upper()}_"
+
+    @property
+    def recipe_dir(self) -> Path:
+        return self.folder / "local"
+
+    def recipe(self, module: str = "") -> ModuleType:
+        """The local recipe (``module`` "": its __init__; "stack", "bench": those modules)."""
+        return importlib.import_module(".".join(filter(None, (RECIPES, self.package, module))))
+
+    @property
+    def title(self) -> str:
+        return str(getattr(self.recipe(), "TITLE", self.name))
+
+    @property
+    def teaches(self) -> str:
+        return str(getattr(self.recipe(), "TEACHES", ""))
+
+    @property
+    def try_it(self) -> str:
+        """A first request to make, with {url} for the API's address."""
+        return str(getattr(self.recipe(), "TRY_IT", "curl {url}/docs"))
 
 
-PROJECTS = [
-    Project("image-classification", "01-image-classification", "Image classification behind Triton",
-            "Triton model repository, dynamic batching, async gRPC client, problem+json errors", True,
-            "curl -F image=@cat.jpg '{url}/v1/classify?top_k=3'"),
-    Project("streaming-llm-chat", "02-streaming-llm-chat", "Streaming LLM chat",
-            "SSE streaming, Redis conversation context, backpressure, cancel on disconnect", True,
-            "curl -N -H 'Content-Type: application/json' -d '{{\"content\": \"Hello!\"}}' "
-            "{url}/v1/conversations/demo/messages"),
-    Project("rag", "03-rag", "RAG: ask the course", "embeddings on Triton, Milvus, citations, "
-            "retrieval quality measured", True,
-            "curl -N -H 'Content-Type: application/json' "
-            "-d '{{\"question\": \"What is dynamic batching?\"}}' {url}/v1/ask"),
-    Project("video-moderation", "04-video-moderation", "Batch video moderation",
-            "Celery jobs, priorities, progress, signed webhooks, no job lost", True,
-            "curl -F video=@clip.mp4 -F priority=high {url}/v1/jobs"),
-    Project("model-ensembles", "05-model-ensembles", "Model ensembles", "Triton ensembles and BLS, voting"),
-    Project("email-assistant", "06-email-assistant", "Agentic email assistant",
-            "tool calling, structured output, guardrails"),
-    Project("translation", "07-translation", "Cost-optimised translation", "caching, routing, cost per request"),
-    Project("ocr-pipeline", "08-ocr-pipeline", "Monitored OCR pipeline", "metrics, alerts, dashboards"),
-    Project("ab-rollouts", "09-ab-rollouts", "A/B rollouts", "traffic splitting, shadow traffic, rollback"),
-    Project("edge-gateway", "10-edge-gateway", "Edge gateway", "rate limits, auth at the edge, caching"),
-    Project("multi-tenant", "11-multi-tenant", "Secure multi-tenant inference", "OIDC, quotas, audit logs"),
-    Project("autoscaling-llm", "12-autoscaling-llm", "Autoscaling LLM service",
-            "queue-depth autoscaling, TTFT/ITL metrics"),
-]
+def projects_dir() -> Path:
+    """``projects/`` of this repository (STUDY_PROJECTS_DIR points elsewhere, e.g. in a test)."""
+    return Path(os.environ.get("STUDY_PROJECTS_DIR") or PROJECTS_DIR)
 
 
-def find_project(slug: str) -> Project:
-    for project in PROJECTS:
-        if slug in (project.slug, project.folder, project.folder[:2]):
+def discover(root: Path | None = None) -> list[Project]:
+    """Every ``NN-name`` folder with a ``local/__init__.py``, in number order."""
+    found = []
+    for folder in sorted((root or projects_dir()).iterdir()):
+        match = FOLDER.fullmatch(folder.name)
+        if match and (folder / "local" / "__init__.py").is_file():
+            found.append(Project(match["number"], match["name"], folder))
+    return found
+
+
+def find_project(name: str) -> Project:
+    """By name ("rag"), folder ("03-rag") or number ("03")."""
+    for project in discover():
+        if name in (project.name, project.folder.name, project.number, project.package):
             return project
-    raise KeyError(slug)
+    raise KeyError(name)
+
+
+class RecipeFinder(importlib.abc.MetaPathFinder):
+    """Imports ``study.local.<package>`` from ``projects/NN-<name>/local/``."""
+
+    def find_spec(self, fullname: str, path=None, target=None) -> importlib.machinery.ModuleSpec | None:
+        parent, _, package = fullname.rpartition(".")
+        if parent != RECIPES:
+            return None
+        for project in discover():
+            if project.package == package:
+                init = project.recipe_dir / "__init__.py"
+                return importlib.util.spec_from_file_location(
+                    fullname, init, submodule_search_locations=[str(project.recipe_dir)]
+                )
+        return None

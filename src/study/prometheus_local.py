@@ -46,9 +46,14 @@ class LocalPrometheus(LocalServer):
         config_file.write_text(yaml.safe_dump(local_config(self.compose_config, self.targets), sort_keys=False))
         self.process = ManagedProcess(
             "prometheus",
-            [binary, f"--config.file={config_file}", f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}"],
-            self.data_dir / "prometheus.log")
+            [
+                binary,
+                f"--config.file={config_file}",
+                f"--storage.tsdb.path={self.data_dir / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            self.data_dir / "prometheus.log",
+        )
         self.process.start()
         self.process.wait_http_ok(f"{self.url}/-/ready", 30)
 

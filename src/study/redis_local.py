@@ -34,8 +34,19 @@ class LocalRedis(LocalServer):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.process = ManagedProcess(
             "redis-server",
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.data_dir),
-             *(["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"])],
-            self.data_dir / "redis.log")
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(self.data_dir),
+                *(["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]),
+            ],
+            self.data_dir / "redis.log",
+        )
         self.process.start()
         self.process.wait_until(lambda: _answers_ping(self.port), 20, f"answering on port {self.port}")

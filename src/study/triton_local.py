@@ -39,6 +39,8 @@ def cpu_twin_config(production: str, dynamic_batching: bool = True) -> str:
     if not dynamic_batching:
         config.ClearField("dynamic_batching")
     return text_format.MessageToString(config)
+
+
 # --8<-- [end:cpu-twin]
 
 
@@ -119,9 +121,15 @@ class LocalTriton(LocalServer):
         env_dir = triton_environment(report)  # built once per machine, then only a stamp check
         python = env_dir / "bin" / "python"
         version, libdir = subprocess.run(
-            [str(python), "-c", "import sys, sysconfig; print(f'{sys.version_info[0]}.{sys.version_info[1]}');"
-             "print(sysconfig.get_config_var('LIBDIR'))"],
-            capture_output=True, text=True, check=True,
+            [
+                str(python),
+                "-c",
+                "import sys, sysconfig; print(f'{sys.version_info[0]}.{sys.version_info[1]}');"
+                "print(sysconfig.get_config_var('LIBDIR'))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         triton_bin = next(env_dir.glob("lib/python*/site-packages/pytriton/tritonserver/bin/tritonserver"))
         cmd = [
@@ -129,21 +137,28 @@ class LocalTriton(LocalServer):
             f"--model-repository={self.repository}",
             f"--backend-directory={_backend_directory(env_dir, version)}",
             f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}",
-            f"--http-port={self.http_port}", f"--grpc-port={self.grpc_port}",
-            f"--metrics-port={self.metrics_port}", "--metrics-config=summary_latencies=true",
-            "--allow-cpu-metrics=true", "--strict-readiness=true",
+            f"--http-port={self.http_port}",
+            f"--grpc-port={self.grpc_port}",
+            f"--metrics-port={self.metrics_port}",
+            "--metrics-config=summary_latencies=true",
+            "--allow-cpu-metrics=true",
+            "--strict-readiness=true",
         ]
         if self.explicit_models:
             cmd += ["--model-control-mode=explicit", *(f"--load-model={m}" for m in self.explicit_models)]
         if self.response_cache_bytes:
             # The container finds its cache library in /opt/tritonserver/caches; the wheel ships it beside bin/.
-            cmd += [f"--cache-config=local,size={self.response_cache_bytes}",
-                    f"--cache-directory={triton_bin.parents[1] / 'caches'}"]
+            cmd += [
+                f"--cache-config=local,size={self.response_cache_bytes}",
+                f"--cache-directory={triton_bin.parents[1] / 'caches'}",
+            ]
         # The python stub takes its packages from the first python3 on PATH and must load the
         # libpython of that same interpreter.
-        env = {"PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-               "LD_LIBRARY_PATH": f"{libdir}{os.pathsep}{os.environ.get('LD_LIBRARY_PATH', '')}",
-               "VIRTUAL_ENV": str(env_dir)}
+        env = {
+            "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "LD_LIBRARY_PATH": f"{libdir}{os.pathsep}{os.environ.get('LD_LIBRARY_PATH', '')}",
+            "VIRTUAL_ENV": str(env_dir),
+        }
         self._remove_shm()
         report("starting Triton Inference Server (CPU, python backend + ONNX Runtime)")
         self.process = ManagedProcess("tritonserver", cmd, self.log_path, env)

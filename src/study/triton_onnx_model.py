@@ -28,21 +28,27 @@ class TritonPythonModel:
     # --8<-- [start:execute]
     def execute(self, requests):
         # With dynamic batching, Triton hands over every request it merged: run them as one batch.
-        feeds = {name: [pb_utils.get_input_tensor_by_name(r, name).as_numpy() for r in requests]
-                 for name in self.inputs}
+        feeds = {
+            name: [pb_utils.get_input_tensor_by_name(r, name).as_numpy() for r in requests] for name in self.inputs
+        }
         if not self.batched:
-            return [self._respond(self.session.run(self.outputs, {n: feeds[n][i] for n in self.inputs}))
-                    for i in range(len(requests))]
+            return [
+                self._respond(self.session.run(self.outputs, {n: feeds[n][i] for n in self.inputs}))
+                for i in range(len(requests))
+            ]
         sizes = [array.shape[0] for array in feeds[self.inputs[0]]]
         merged = {name: np.concatenate(arrays) for name, arrays in feeds.items()}
         results = self.session.run(self.outputs, merged)
         bounds = np.cumsum(sizes)[:-1]
         per_request = zip(*(np.split(result, bounds) for result in results), strict=False)
         return [self._respond(list(parts)) for parts in per_request]
+
     # --8<-- [end:execute]
 
     def _respond(self, arrays):
         return pb_utils.InferenceResponse(
-            output_tensors=[pb_utils.Tensor(name, np.ascontiguousarray(array))
-                            for name, array in zip(self.outputs, arrays, strict=False)]
+            output_tensors=[
+                pb_utils.Tensor(name, np.ascontiguousarray(array))
+                for name, array in zip(self.outputs, arrays, strict=False)
+            ]
         )

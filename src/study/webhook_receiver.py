@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Delivery:
-    at: float                # time.time() when it arrived
+    at: float  # time.time() when it arrived
     headers: dict[str, str]
     body: bytes
     answered: int

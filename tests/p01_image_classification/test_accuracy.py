@@ -8,10 +8,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from PIL import Image
+from study.local.image_classification.stack import ensure_model
 
 from image_classification.services.classifier import softmax
 from image_classification.services.preprocessing import decode_image, to_model_input
-from study.stacks.image_classification import ensure_model
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,9 @@ def test_service_scores_equal_onnx_runtime_on_the_same_input(photo, request, cli
     (logits,) = onnx_session.run(["logits"], {"input": tensor})
     expected = softmax(logits)[0]
 
-    body = client.post("/v1/classify", params={"top_k": 10},
-                       files={"image": ("p.jpg", image_bytes, "image/jpeg")}).json()
+    body = client.post(
+        "/v1/classify", params={"top_k": 10}, files={"image": ("p.jpg", image_bytes, "image/jpeg")}
+    ).json()
     got = {p["class_id"]: p["score"] for p in body["predictions"]}
     assert list(got) == list(np.argsort(expected)[::-1][:10])
     for class_id, score in got.items():

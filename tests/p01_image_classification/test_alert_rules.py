@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from system_tools import system_tool
+from study.local.image_classification.stack import PROJECT_DIR
 
 from study.prometheus_local import LocalPrometheus
-from study.stacks.image_classification import PROJECT_DIR
+from system_tools import system_tool
 
 from .conftest import prometheus_for
 
@@ -26,13 +26,15 @@ def tool(name: str) -> str:
 
 
 def promtool_test(tests_file: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([tool("promtool"), "test", "rules", tests_file.name], cwd=tests_file.parent,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [tool("promtool"), "test", "rules", tests_file.name], cwd=tests_file.parent, capture_output=True, text=True
+    )
 
 
 def test_rules_are_valid():
-    done = subprocess.run([tool("promtool"), "check", "rules", str(OBSERVABILITY / "alerts.yml")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [tool("promtool"), "check", "rules", str(OBSERVABILITY / "alerts.yml")], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 14 rules found" in done.stdout
 
@@ -54,8 +56,9 @@ def test_promtool_unit_tests_catch_a_wrong_threshold(tmp_path: Path):
 
 
 def test_alertmanager_config_is_valid():
-    done = subprocess.run([tool("amtool"), "check-config", str(OBSERVABILITY / "alertmanager.yml")],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [tool("amtool"), "check-config", str(OBSERVABILITY / "alertmanager.yml")], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -105,8 +108,9 @@ def test_every_rule_evaluates_on_the_running_stack(prometheus, client, cat_jpeg)
     records = [rule["name"] for rule in groups["image-classification-slo"]["rules"] if rule["type"] == "recording"]
     assert len(records) == 8
     for record in records:
-        assert wait_for(lambda record=record: ratio(prometheus, record) is not None), \
+        assert wait_for(lambda record=record: ratio(prometheus, record) is not None), (
             f"{record} has no value: a metric or label it uses is missing"
+        )
     # The 415 is the client's mistake: no error budget spent.
-    assert ratio(prometheus, "imgcls:classify_errors:ratio_rate5m") == 0.0
+    assert ratio(prometheus, "image_classification:classify_errors:ratio_rate5m") == 0.0
     assert not [alert for alert in prometheus.alerts() if alert["state"] == "firing"]

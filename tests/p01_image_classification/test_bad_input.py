@@ -29,8 +29,10 @@ def post_image(client, data: bytes, content_type: str = "image/jpeg", **params):
 
 def png_bomb(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims a huge image (all-zero rows compress to almost nothing)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
     rows = zlib.compress(b"\x00" * ((width // 8 + 1) * 64), 9)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
@@ -51,8 +53,7 @@ def test_empty_file(client):
 
 def test_empty_body_and_missing_file(client):
     assert_problem(client.post("/v1/classify"), 422, "validation-error")
-    assert_problem(client.post("/v1/classify", files={"other": ("f", b"x", "image/png")}), 422,
-                   "validation-error")
+    assert_problem(client.post("/v1/classify", files={"other": ("f", b"x", "image/png")}), 422, "validation-error")
 
 
 def test_unsupported_content_type_is_415(client, cat_jpeg):
@@ -83,12 +84,14 @@ def test_file_over_the_per_image_limit_is_413(client):
 
 def test_chunked_body_without_length_is_counted(client):
     def chunks():
-        boundary = b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f\"\r\n\r\n"
+        boundary = b'--b\r\nContent-Disposition: form-data; name="image"; filename="f"\r\n\r\n'
         yield boundary
         for _ in range(40):
             yield b"\x00" * (1024 * 1024)
-    response = client.post("/v1/classify", content=chunks(),
-                           headers={"content-type": "multipart/form-data; boundary=b"})
+
+    response = client.post(
+        "/v1/classify", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"}
+    )
     assert_problem(response, 413, "payload-too-large")
 
 

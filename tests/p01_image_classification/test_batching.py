@@ -6,8 +6,7 @@ import asyncio
 import re
 
 import httpx
-
-from study.stacks.image_classification import chelsea_crops
+from study.local.image_classification.stack import chelsea_crops
 
 
 def triton_counter(metrics_text: str, name: str, model: str = "efficientnet_lite0") -> float:
@@ -17,9 +16,11 @@ def triton_counter(metrics_text: str, name: str, model: str = "efficientnet_lite
 
 async def classify_concurrently(base_url: str, images: list[bytes]) -> list[int]:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+
         async def one(image: bytes):
             response = await client.post("/v1/classify", files={"image": ("c.jpg", image, "image/jpeg")})
             return response.status_code
+
         return await asyncio.gather(*(one(image) for image in images))
 
 
@@ -32,8 +33,9 @@ def test_concurrent_requests_share_executions(stack):
 
     assert statuses == [200] * 48
     inferences = triton_counter(after, "nv_inference_count") - triton_counter(before, "nv_inference_count")
-    executions = (triton_counter(after, "nv_inference_exec_count")
-                  - triton_counter(before, "nv_inference_exec_count"))
+    executions = triton_counter(after, "nv_inference_exec_count") - triton_counter(before, "nv_inference_exec_count")
     assert inferences == 48
     assert executions < inferences, f"{executions} executions for {inferences} inferences: no batching"
+
+
 # --8<-- [end:batching-test]

@@ -16,11 +16,13 @@ from study.errors import StudyError
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    (json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md, quantization_md,
-     ensemble_md) = bench.run(tmp_path, scale=0.05, report=lambda _: None, only="serving")
+    (json_path, png_path, md_path, example_path, cache_png, cache_md, summary_md, quantization_md, ensemble_md) = (
+        bench.run(tmp_path, scale=0.05, report=lambda _: None, only="serving")
+    )
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["dynamic_batching"], r["concurrency"]) for r in result["results"]} == {
-        (t, b, c) for t in ("api", "triton") for b in (True, False) for c in (1, 8, 32)}
+        (t, b, c) for t in ("api", "triton") for b in (True, False) for c in (1, 8, 32)
+    }
     assert all(r["errors"] == 0 and r["throughput_rps"] > 0 for r in result["results"])
     assert all(r["avg_batch_size"] == 1.0 for r in result["results"] if not r["dynamic_batching"])
     assert set(result["ratios"]) >= {"batching_throughput_gain_c32", "api_over_triton_p50_c1"}
@@ -29,7 +31,8 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert set(result["onnxruntime_ms_per_image"]) == {"1", "8", "32"}
     cache = result["response_cache"]
     assert {(r["target"], r["response_cache"]) for r in cache["results"]} == {
-        (t, c) for t in ("api", "triton") for c in (True, False)}
+        (t, c) for t in ("api", "triton") for c in (True, False)
+    }
     assert all(r["errors"] == 0 for r in cache["results"])
     assert all(r["cache_hits"] == 0 for r in cache["results"] if not r["response_cache"])
     assert all(r["cache_hits"] + r["model_runs"] == r["requests"] for r in cache["results"])

@@ -7,8 +7,7 @@ COFFEE_CLASSES = {967, 968, 504, 969}  # espresso, cup, coffee mug, eggnog
 
 
 def classify(client, image: bytes, top_k: int = 5, name: str = "photo.jpg"):
-    return client.post("/v1/classify", params={"top_k": top_k},
-                       files={"image": (name, image, "image/jpeg")})
+    return client.post("/v1/classify", params={"top_k": top_k}, files={"image": (name, image, "image/jpeg")})
 
 
 def test_cat_photo_gets_a_cat_class_in_the_top_5(client, cat_jpeg):
@@ -56,9 +55,11 @@ def test_png_upload_is_classified_like_jpeg(client):
 
 
 def test_batch_returns_one_result_per_image_in_order(client, cat_jpeg, coffee_jpeg):
-    files = [("images", ("cat.jpg", cat_jpeg, "image/jpeg")),
-             ("images", ("coffee.jpg", coffee_jpeg, "image/jpeg")),
-             ("images", ("cat2.jpg", cat_jpeg, "image/jpeg"))]
+    files = [
+        ("images", ("cat.jpg", cat_jpeg, "image/jpeg")),
+        ("images", ("coffee.jpg", coffee_jpeg, "image/jpeg")),
+        ("images", ("cat2.jpg", cat_jpeg, "image/jpeg")),
+    ]
     response = client.post("/v1/classify/batch", params={"top_k": 5}, files=files)
     assert response.status_code == 200
     results = response.json()["results"]
@@ -70,9 +71,10 @@ def test_batch_returns_one_result_per_image_in_order(client, cat_jpeg, coffee_jp
 
 def test_batch_scores_match_single_image_scores(client, cat_jpeg, coffee_jpeg):
     single = classify(client, coffee_jpeg).json()["predictions"]
-    batch = client.post("/v1/classify/batch", files=[
-        ("images", ("cat.jpg", cat_jpeg, "image/jpeg")),
-        ("images", ("coffee.jpg", coffee_jpeg, "image/jpeg"))]).json()["results"][1]["predictions"]
+    batch = client.post(
+        "/v1/classify/batch",
+        files=[("images", ("cat.jpg", cat_jpeg, "image/jpeg")), ("images", ("coffee.jpg", coffee_jpeg, "image/jpeg"))],
+    ).json()["results"][1]["predictions"]
     assert [p["class_id"] for p in batch] == [p["class_id"] for p in single]
     for a, b in zip(batch, single, strict=False):
         assert abs(a["score"] - b["score"]) < 1e-5
@@ -88,8 +90,8 @@ def test_metrics_expose_latency_by_route_and_status_and_model_metrics(client, ca
     classify(client, cat_jpeg)
     text = client.get("/metrics").text
     assert 'http_request_duration_seconds_bucket{handler="/v1/classify",le="0.01",method="POST",status="200"}' in text
-    assert 'imgcls_inference_duration_seconds_count{model="efficientnet_lite0"}' in text
-    assert 'imgcls_top1_confidence_bucket{le="0.5",model="efficientnet_lite0"}' in text
+    assert 'image_classification_inference_duration_seconds_count{model="efficientnet_lite0"}' in text
+    assert 'image_classification_top1_confidence_bucket{le="0.5",model="efficientnet_lite0"}' in text
 
 
 def test_openapi_documents_both_routes_with_examples(client):

@@ -9,20 +9,20 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from problem_details import assert_problem
-
-from image_classification.onnx_runtime_client import (
-    ModelFileRejected,
-    OnnxRuntimeClassifier,
-)
-from study.processes import ManagedProcess
-from study.stacks.image_classification import (
+from study.local.image_classification.stack import (
     MODEL_NAME,
     ensure_int8_model,
     ensure_model,
     sha256_of,
     start_edge_service,
 )
+
+from image_classification.onnx_runtime_client import (
+    ModelFileRejected,
+    OnnxRuntimeClassifier,
+)
+from problem_details import assert_problem
+from study.processes import ManagedProcess
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,9 @@ def edge_int8(tmp_path_factory, base_url_option) -> Iterator[ManagedProcess]:
 
 
 def classify(url: str, image: bytes, k: int = 5) -> dict:
-    response = httpx.post(f"{url}/v1/classify", params={"top_k": k}, timeout=30,
-                          files={"image": ("photo.jpg", image, "image/jpeg")})
+    response = httpx.post(
+        f"{url}/v1/classify", params={"top_k": k}, timeout=30, files={"image": ("photo.jpg", image, "image/jpeg")}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -60,6 +61,8 @@ def test_the_edge_answers_as_triton_does_with_the_same_model_file(edge, stack, c
         for a, b in zip(on_edge["predictions"], on_triton["predictions"], strict=False):
             assert b["score"] == pytest.approx(a["score"], abs=1e-5)
     assert on_edge["model"]["version"] == sha256_of(ensure_model(lambda _: None))[:12]  # the file is the version
+
+
 # --8<-- [end:edge-parity-test]
 
 
@@ -90,4 +93,6 @@ def test_a_model_file_that_is_not_the_expected_one_is_refused(tmp_path):
         OnnxRuntimeClassifier(tmp_path / "missing.onnx", None, threads=1, model_name=MODEL_NAME)
     shutil.copy(model, tmp_path / "good.onnx")
     assert OnnxRuntimeClassifier(tmp_path / "good.onnx", shipped, 1, MODEL_NAME).version == shipped[:12]
+
+
 # --8<-- [end:edge-checksum-test]

@@ -13,10 +13,10 @@ import pytest
 import skimage.data
 import tritonclient.grpc as grpcclient
 from PIL import Image
+from study.local.image_classification.stack import ENSEMBLE_NAME, MODEL_NAME
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 from image_classification.services.preprocessing import center_crop, to_model_input
-from study.stacks.image_classification import ENSEMBLE_NAME, MODEL_NAME
 
 from .test_batching import triton_counter
 
@@ -48,15 +48,21 @@ def test_the_ensemble_gives_the_networks_answer_to_the_apis_tensor_bit_for_bit(t
     # The response cache may answer the second call from the first's entry: Triton keys it on the
     # tensor's bytes, so that too happens only if the ensemble's scaling matched the API's exactly.
     assert np.array_equal(through_ensemble, direct)
+
+
 # --8<-- [end:parity]
 
 
 def test_one_ensemble_request_runs_both_steps(stack, triton):
     crop = center_crop(Image.fromarray(skimage.data.camera()))[None]
+
     def counts() -> tuple[float, float]:
         text = httpx.get(stack.triton.metrics_url).text
-        return (triton_counter(text, "nv_inference_request_success", "normalize"),
-                triton_counter(text, "nv_inference_request_success", ENSEMBLE_NAME))
+        return (
+            triton_counter(text, "nv_inference_request_success", "normalize"),
+            triton_counter(text, "nv_inference_request_success", ENSEMBLE_NAME),
+        )
+
     before = counts()
     infer(triton, ENSEMBLE_NAME, "image", crop)
     after = counts()

@@ -12,15 +12,15 @@ import httpx
 import kubernetes_validate
 import pytest
 import yaml
-
-from image_classification.main import create_app
-from image_classification.settings import Settings
-from study.paths import REPO_ROOT
-from study.stacks.image_classification import (
+from study.local.image_classification.stack import (
     LOADED_AT_START,
     PROJECT_DIR,
     RESPONSE_CACHE_BYTES,
 )
+
+from image_classification.main import create_app
+from image_classification.settings import Settings
+from study.paths import REPO_ROOT
 
 CHART = PROJECT_DIR / "helm" / "image-classification"
 KUBERNETES = "1.31"
@@ -53,15 +53,24 @@ def test_lint_finds_no_errors():
 @pytest.mark.parametrize("gpu", [True, False])
 def test_every_manifest_is_valid_kubernetes(chart, gpu):
     manifests = render(chart, {"triton": {"gpu": gpu}})
-    assert set(manifests) == {("Deployment", "api"), ("Service", "api"), ("PodDisruptionBudget", "api"),
-                              ("Deployment", "triton"), ("Service", "triton")}
+    assert set(manifests) == {
+        ("Deployment", "api"),
+        ("Service", "api"),
+        ("PodDisruptionBudget", "api"),
+        ("Deployment", "triton"),
+        ("Service", "triton"),
+    }
     for manifest in manifests.values():
         kubernetes_validate.validate(manifest, KUBERNETES, strict=True)
 
 
 def test_validation_can_fail():
-    broken = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
-              "spec": {"replicas": "two", "selector": {}, "template": {}}}
+    broken = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {"replicas": "two", "selector": {}, "template": {}},
+    }
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES, strict=True)
 
@@ -75,6 +84,8 @@ def test_gpu_pods_get_a_gpu_and_the_production_config_cpu_pods_the_cpu_config(ch
     assert "nvidia.com/gpu" not in container(cpu_pod)["resources"]["limits"]
     assert "--model-config-name=cpu" in container(cpu_pod)["args"]  # configs/cpu.pbtxt, as in compose
     assert "tolerations" not in cpu_pod["spec"]["template"]["spec"]
+
+
 # --8<-- [end:gpu-test]
 
 
@@ -93,7 +104,8 @@ def test_triton_probes_answer_on_a_real_triton(chart, stack):
     assert "--strict-readiness=true" in triton["args"]
     # Explicit model control, as in compose and the local stack: rollouts load versions on request.
     assert {"--model-control-mode=explicit", *(f"--load-model={name}" for name in LOADED_AT_START)} <= set(
-        triton["args"])
+        triton["args"]
+    )
 
 
 def test_response_cache_size_is_the_local_stacks_and_zero_turns_it_off(chart):
@@ -105,10 +117,12 @@ def test_response_cache_size_is_the_local_stacks_and_zero_turns_it_off(chart):
 
 def test_api_settings_are_names_the_service_reads(chart):
     env = {item["name"]: item["value"] for item in container(render(chart)[("Deployment", "api")])["env"]}
-    fields = {f"IMGCLS_{name.upper()}" for name in Settings.model_fields}
+    fields = {f"IMAGE_CLASSIFICATION_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= fields, set(env) - fields
-    assert env["IMGCLS_TRITON_URL"] == "demo-image-classification-triton:8001"
-    Settings(**{name.removeprefix("IMGCLS_").lower(): value for name, value in env.items()})  # values parse
+    assert env["IMAGE_CLASSIFICATION_TRITON_URL"] == "demo-image-classification-triton:8001"
+    Settings(
+        **{name.removeprefix("IMAGE_CLASSIFICATION_").lower(): value for name, value in env.items()}
+    )  # values parse
 
 
 def test_services_select_their_pods_and_name_real_ports(chart):
@@ -133,13 +147,16 @@ def test_images_and_users_match_what_they_run(chart):
     assert manifests[("Deployment", "api")]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
-@pytest.mark.parametrize("bad", [
-    {"api": {"image": {"tag": "latest"}}},
-    {"api": {"replicas": 0}},
-    {"api": {"settings": {"TRITON_URL": "x"}}},
-    {"triton": {"gpu": "yes"}},
-    {"modelRepository": {"path": "models"}},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"api": {"image": {"tag": "latest"}}},
+        {"api": {"replicas": 0}},
+        {"api": {"settings": {"TRITON_URL": "x"}}},
+        {"triton": {"gpu": "yes"}},
+        {"modelRepository": {"path": "models"}},
+    ],
+)
 def test_values_schema_refuses_bad_values(chart, bad):
     with pytest.raises(helm.HelmError):
         chart.validate_schema(chart.merge_values(bad))

@@ -9,10 +9,10 @@ import numpy as np
 import onnx
 import pytest
 from onnx import numpy_helper
+from study.local.image_classification.stack import check_model, ensure_model
 
 from study.errors import StudyError
 from study.paths import REPO_ROOT
-from study.stacks.image_classification import check_model, ensure_model
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,8 @@ def test_an_export_with_perturbed_weights_is_refused(built_model, tmp_path):
     onnx.save(graph, str(wrong))
     with pytest.raises(StudyError, match="classifies the golden photos wrongly"):
         check_model(wrong)
+
+
 # --8<-- [end:perturbed-test]
 
 
@@ -58,6 +60,7 @@ def test_a_file_that_is_not_a_model_or_has_another_signature_is_refused(built_mo
 def test_no_checksum_of_a_locally_built_artifact_is_committed():
     """Byte checksums belong to files that are shipped as they are (a package's weights), not to
     what the reader's machine builds."""
-    tracked = subprocess.run(["git", "ls-files", "*.sha256", "**/*.sha256"], cwd=REPO_ROOT,
-                             capture_output=True, text=True, check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.sha256", "**/*.sha256"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert tracked == []

@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import httpx
 import skimage.data
-
-from study.stacks.image_classification import chelsea_crops
+from study.local.image_classification.stack import chelsea_crops
 
 from .conftest import jpeg_bytes
 from .test_batching import triton_counter
 
 
 def classify(client: httpx.Client, image: bytes, top_k: int = 5) -> dict:
-    response = client.post("/v1/classify", params={"top_k": top_k},
-                           files={"image": ("c.jpg", image, "image/jpeg")})
+    response = client.post("/v1/classify", params={"top_k": top_k}, files={"image": ("c.jpg", image, "image/jpeg")})
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def counters(stack) -> dict[str, float]:
     text = httpx.get(stack.triton.metrics_url).text
-    return {name: triton_counter(text, name) for name in
-            ("nv_cache_num_hits_per_model", "nv_cache_num_misses_per_model", "nv_inference_count")}
+    return {
+        name: triton_counter(text, name)
+        for name in ("nv_cache_num_hits_per_model", "nv_cache_num_misses_per_model", "nv_inference_count")
+    }
 
 
 def changes(stack, before: dict[str, float]) -> tuple[float, float, float]:
@@ -47,6 +47,8 @@ def test_a_repeated_image_is_answered_from_the_cache_without_the_model(stack, cl
     assert changes(stack, before) == (1, 0, 0)  # a hit: the model did not run
     assert second["predictions"] == first["predictions"]
     assert second["model"] == first["model"]
+
+
 # --8<-- [end:cache-test]
 
 

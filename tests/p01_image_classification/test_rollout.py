@@ -26,12 +26,7 @@ import skimage.data
 import tritonclient.grpc as grpcclient
 from onnx import numpy_helper
 from PIL import Image
-from polling import eventually
-
-from image_classification.rollout import Golden, ModelVersions, roll_out
-from image_classification.services.classifier import softmax
-from image_classification.services.preprocessing import center_crop, to_model_input
-from study.stacks.image_classification import (
+from study.local.image_classification.stack import (
     ENSEMBLE_NAME,
     MODEL_NAME,
     Stack,
@@ -39,6 +34,11 @@ from study.stacks.image_classification import (
     ensure_model,
     running_stack,
 )
+
+from image_classification.rollout import Golden, ModelVersions, roll_out
+from image_classification.services.classifier import softmax
+from image_classification.services.preprocessing import center_crop, to_model_input
+from polling import eventually
 from study.triton_local import add_cpu_version
 
 from .conftest import jpeg_bytes
@@ -56,8 +56,7 @@ def shifted_labels_model(source: Path, dest: Path) -> Path:
     model = onnx.load(source)
     for tensor in model.graph.initializer:
         if tensor.name in ("_fc.weight", "_fc.bias"):
-            tensor.CopyFrom(numpy_helper.from_array(np.roll(numpy_helper.to_array(tensor), 1, axis=0),
-                                                    tensor.name))
+            tensor.CopyFrom(numpy_helper.from_array(np.roll(numpy_helper.to_array(tensor), 1, axis=0), tensor.name))
     onnx.save(model, dest)
     return dest
 
@@ -71,9 +70,11 @@ def truncated_model(source: Path, dest: Path) -> Path:
 def rollout_stack(tmp_path_factory, stack) -> Iterator[Stack]:
     run_dir = tmp_path_factory.mktemp("rollout")
     fp32 = ensure_model(lambda _: None)
-    candidates = {"2": ensure_int8_model(lambda _: None),
-                  "3": shifted_labels_model(fp32, run_dir / "shifted.onnx"),
-                  "4": truncated_model(fp32, run_dir / "truncated.onnx")}
+    candidates = {
+        "2": ensure_int8_model(lambda _: None),
+        "3": shifted_labels_model(fp32, run_dir / "shifted.onnx"),
+        "4": truncated_model(fp32, run_dir / "truncated.onnx"),
+    }
     with running_stack(run_dir / "stack", report=lambda _: None) as rolling:
         for version, onnx_file in candidates.items():  # in the repository, not loaded: explicit mode
             add_cpu_version(rolling.triton.repository, MODEL_NAME, version, onnx_file)
@@ -101,8 +102,11 @@ def probabilities(model: Path, batch: np.ndarray) -> np.ndarray:
 def golden(checks) -> list[Golden]:
     """The check images the float32 model is sure about, labelled with its answer."""
     reference = probabilities(ensure_model(lambda _: None), np.stack(list(checks.values())))
-    return [Golden(name, tensor, int(p.argmax())) for (name, tensor), p in zip(checks.items(), reference, strict=False)
-            if p.max() >= SURE]
+    return [
+        Golden(name, tensor, int(p.argmax()))
+        for (name, tensor), p in zip(checks.items(), reference, strict=False)
+        if p.max() >= SURE
+    ]
 
 
 @dataclass
@@ -136,6 +140,8 @@ def steady_traffic(url: str, image: bytes, clients: int = 2) -> Iterator[Traffic
         stop.set()
         for thread in threads:
             thread.join()
+
+
 # --8<-- [end:traffic]
 
 
@@ -175,6 +181,8 @@ def test_int8_candidate_is_rolled_out_under_traffic_without_a_failed_request(rol
     # Version 1's answer to this photo sat in the response cache; version 2 computed its own
     # (the cache key holds the version), and int8 scores differ from float32 ones.
     assert answer.json()["predictions"] != v1_cat["predictions"]
+
+
 # --8<-- [end:promote]
 
 
@@ -187,9 +195,21 @@ def test_a_candidate_that_gets_golden_images_wrong_is_rolled_back(rollout_stack,
     for image in golden:
         (folder / f"{image.class_id}-{image.name}.jpg").write_bytes(jpeg_bytes(photos[image.name]))
     with steady_traffic(rollout_stack.url, jpeg_bytes(skimage.data.chelsea())) as traffic:
-        done = subprocess.run([sys.executable, "-m", "image_classification.rollout", "3",
-                               "--triton-url", rollout_stack.triton.grpc_url, "--golden", str(folder)],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "image_classification.rollout",
+                "3",
+                "--triton-url",
+                rollout_stack.triton.grpc_url,
+                "--golden",
+                str(folder),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     assert done.returncode == 1, done.stderr
     outcome = json.loads(done.stdout)
@@ -223,5 +243,7 @@ def test_the_ensemble_follows_the_version_the_network_serves(rollout_stack, vers
     image.set_data_from_numpy(crop)
     served = grpcclient.InferInput("input", list(tensor.shape), "FP32")
     served.set_data_from_numpy(tensor)
-    assert np.array_equal(versions.client.infer(ENSEMBLE_NAME, [image]).as_numpy("logits"),
-                          versions.client.infer(MODEL_NAME, [served], model_version="2").as_numpy("logits"))
+    assert np.array_equal(
+        versions.client.infer(ENSEMBLE_NAME, [image]).as_numpy("logits"),
+        versions.client.infer(MODEL_NAME, [served], model_version="2").as_numpy("logits"),
+    )

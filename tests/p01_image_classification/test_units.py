@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 from PIL import Image
+from study.local.image_classification.stack import ENSEMBLE_NAME, MODEL_NAME, PROJECT_DIR
 from tritonclient.grpc import model_config_pb2 as mc
 
 from image_classification.services.classifier import softmax, top_k
@@ -17,7 +18,6 @@ from image_classification.services.preprocessing import (
     decode_image,
     to_model_input,
 )
-from study.stacks.image_classification import ENSEMBLE_NAME, MODEL_NAME, PROJECT_DIR
 from study.triton_local import build_cpu_repository, cpu_twin_config
 
 PRODUCTION_CONFIG = (PROJECT_DIR / "model_repository/efficientnet_lite0/config.pbtxt").read_text()
@@ -55,7 +55,8 @@ def test_local_repository_twins_the_onnx_model_and_copies_the_ensemble_and_its_s
     assert parse((repository / MODEL_NAME / "config.pbtxt").read_text()).backend == "python"
     assert (repository / MODEL_NAME / "1" / "model.onnx").resolve() == built.resolve()
     assert (repository / "normalize/1/model.py").read_text() == (
-        PROJECT_DIR / "model_repository/normalize/1/model.py").read_text()
+        PROJECT_DIR / "model_repository/normalize/1/model.py"
+    ).read_text()
     assert (repository / ENSEMBLE_NAME / "1").is_dir() and not any((repository / ENSEMBLE_NAME / "1").iterdir())
 
 

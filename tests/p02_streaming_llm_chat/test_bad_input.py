@@ -14,39 +14,69 @@ def assert_problem(response, status: int, slug: str) -> dict:
     return body
 
 
-@pytest.mark.parametrize("payload", [{}, {"content": ""}, {"content": 42}, {"content": "hi", "max_tokens": 0},
-                                     {"content": "hi", "max_tokens": "lots"}, {"content": "hi", "stream": "maybe"}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"content": ""},
+        {"content": 42},
+        {"content": "hi", "max_tokens": 0},
+        {"content": "hi", "max_tokens": "lots"},
+        {"content": "hi", "stream": "maybe"},
+    ],
+)
 def test_invalid_message_bodies(client, payload):
     assert_problem(client.post("/v1/conversations/c-1/messages", json=payload), 422, "validation-error")
 
 
 def test_max_tokens_over_the_limit(client):
-    assert_problem(client.post("/v1/conversations/c-1/messages", json={"content": "hi", "max_tokens": 100000}),
-                   422, "max-tokens-too-large")
+    assert_problem(
+        client.post("/v1/conversations/c-1/messages", json={"content": "hi", "max_tokens": 100000}),
+        422,
+        "max-tokens-too-large",
+    )
 
 
 def test_message_too_long(client):
-    assert_problem(client.post("/v1/conversations/c-1/messages", json={"content": "x" * 5000}),
-                   413, "message-too-long")
+    assert_problem(client.post("/v1/conversations/c-1/messages", json={"content": "x" * 5000}), 413, "message-too-long")
 
 
 def test_body_over_the_limit_is_refused_before_it_is_read(client):
-    assert_problem(client.post("/v1/conversations/c-1/messages", content=b"{" + b" " * 200_000 + b"}",
-                               headers={"content-type": "application/json"}), 413, "payload-too-large")
+    assert_problem(
+        client.post(
+            "/v1/conversations/c-1/messages",
+            content=b"{" + b" " * 200_000 + b"}",
+            headers={"content-type": "application/json"},
+        ),
+        413,
+        "payload-too-large",
+    )
 
 
 @pytest.mark.parametrize("conversation_id", ["has space", "semi;colon", "x" * 65, "ünïcode"])
 def test_hostile_conversation_ids(client, conversation_id):
-    assert_problem(client.post(f"/v1/conversations/{conversation_id}/messages", json={"content": "hi"}),
-                   422, "validation-error")
+    assert_problem(
+        client.post(f"/v1/conversations/{conversation_id}/messages", json={"content": "hi"}), 422, "validation-error"
+    )
 
 
 def test_not_json_and_wrong_content_type(client):
-    assert_problem(client.post("/v1/conversations/c-1/messages", content=b"{not json",
-                               headers={"content-type": "application/json"}), 422, "validation-error")
-    assert_problem(client.post("/v1/conversations/c-1/messages", content=b"content=hi",
-                               headers={"content-type": "application/x-www-form-urlencoded"}),
-                   422, "validation-error")
+    assert_problem(
+        client.post(
+            "/v1/conversations/c-1/messages", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        422,
+        "validation-error",
+    )
+    assert_problem(
+        client.post(
+            "/v1/conversations/c-1/messages",
+            content=b"content=hi",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        ),
+        422,
+        "validation-error",
+    )
 
 
 def test_unknown_conversation_and_routes(client):
@@ -59,8 +89,9 @@ def test_unknown_conversation_and_routes(client):
 def test_prompt_injection_text_is_just_text(client):
     """Markup and control characters in a message are stored and returned verbatim, never executed."""
     content = "<script>alert(1)</script>\u0000 {{7*7}} \r\nevent: done\ndata: {}"
-    response = client.post("/v1/conversations/c-inject/messages",
-                           json={"content": content, "max_tokens": 4, "stream": False})
+    response = client.post(
+        "/v1/conversations/c-inject/messages", json={"content": content, "max_tokens": 4, "stream": False}
+    )
     assert response.status_code == 200
     assert client.get("/v1/conversations/c-inject").json()["messages"][0]["content"] == content
 
@@ -71,15 +102,21 @@ def test_service_keeps_serving(client):
     assert response.status_code == 200
 
 
-def test_a_full_conversation_is_refused_and_nothing_is_dropped(chat_stack):
+def test_a_full_conversation_is_refused_and_nothing_is_dropped(stack):
     """The local test stack keeps 8 messages per conversation: four turns, then 422."""
     import httpx
 
-    with httpx.Client(base_url=chat_stack.url, timeout=120) as client:
+    with httpx.Client(base_url=stack.url, timeout=120) as client:
         for turn in range(4):
-            assert client.post("/v1/conversations/c-full/messages",
-                               json={"content": f"turn {turn}", "max_tokens": 4, "stream": False}).status_code == 200
-        assert_problem(client.post("/v1/conversations/c-full/messages", json={"content": "one more"}),
-                       422, "conversation-full")
+            assert (
+                client.post(
+                    "/v1/conversations/c-full/messages",
+                    json={"content": f"turn {turn}", "max_tokens": 4, "stream": False},
+                ).status_code
+                == 200
+            )
+        assert_problem(
+            client.post("/v1/conversations/c-full/messages", json={"content": "one more"}), 422, "conversation-full"
+        )
         messages = client.get("/v1/conversations/c-full").json()["messages"]
     assert [m["content"] for m in messages[::2]] == [f"turn {t}" for t in range(4)]

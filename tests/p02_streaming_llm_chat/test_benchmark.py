@@ -14,11 +14,13 @@ from study.errors import StudyError
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stacks")
-    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None,
-                                                           backends=("llama.cpp",), only="streams")
+    json_path, png_path, md_path, example_path = bench.run(
+        tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",), only="streams"
+    )
     result = json.loads(json_path.read_text())
     assert {(r["target"], r["concurrency"]) for r in result["results"]} == {
-        (t, c) for t in ("api", "llm-server") for c in (1, 4, 16)}
+        (t, c) for t in ("api", "llm-server") for c in (1, 4, 16)
+    }
     assert all(r["ttft_p50_ms"] > 0 and r["tokens_per_s_total"] > 0 for r in result["results"])
     assert result["memory"]["llama.cpp"]["service_rss_peak_mb"] > 0
     assert png_path.read_bytes()[:4] == b"\x89PNG"
@@ -30,8 +32,9 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
 def test_prefix_reuse_part_writes_json_and_table(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stack")
-    json_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",),
-                                   only="prefix-reuse")
+    json_path, md_path = bench.run(
+        tmp_path, scale=0.1, report=lambda _: None, backends=("llama.cpp",), only="prefix-reuse"
+    )
     result = json.loads(json_path.read_text())
     assert {row["case"] for row in result["follow_ups"]} == {*bench.CASES, bench.OTHER_TURN}
     kept, lost = result["summary"]

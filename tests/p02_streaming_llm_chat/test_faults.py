@@ -7,12 +7,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
-from study.stacks.streaming_llm_chat import ChatStack, running_stack
+from study.local.streaming_llm_chat.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="module")
-def own_stack(tmp_path_factory, base_url_option) -> Iterator[ChatStack]:
+def own_stack(tmp_path_factory, base_url_option) -> Iterator[Stack]:
     if base_url_option:
         pytest.skip("kills local backend processes")
     with running_stack(tmp_path_factory.mktemp("chat-faults"), report=lambda _: None) as stack:
@@ -20,8 +19,11 @@ def own_stack(tmp_path_factory, base_url_option) -> Iterator[ChatStack]:
 
 
 def send(url: str, conversation: str = "faults") -> httpx.Response:
-    return httpx.post(f"{url}/v1/conversations/{conversation}/messages",
-                      json={"content": "Hello", "max_tokens": 8, "stream": False}, timeout=60)
+    return httpx.post(
+        f"{url}/v1/conversations/{conversation}/messages",
+        json={"content": "Hello", "max_tokens": 8, "stream": False},
+        timeout=60,
+    )
 
 
 def recovers(url: str, timeout_s: float = 60) -> bool:

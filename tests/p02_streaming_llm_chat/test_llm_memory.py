@@ -28,8 +28,8 @@ def test_shape_read_from_the_gguf_file(smollm2):
 
 
 # --8<-- [start:llamacpp]
-def test_llamacpp_reports_the_kv_cache_and_weights_we_compute(smollm2, chat_stack):
-    log = chat_stack.llm.log_path.read_text(errors="replace")
+def test_llamacpp_reports_the_kv_cache_and_weights_we_compute(smollm2, stack):
+    log = stack.llm.log_path.read_text(errors="replace")
     n_ctx = int(logged(r"llama_context: n_ctx\s+= (\d+)", log).group(1))
     kv_mib = float(logged(r"KV buffer size =\s+([\d.]+) MiB", log).group(1))
     assert smollm2.kv_cache_bytes(n_ctx, bytes_per_value=2) / MIB == kv_mib  # f16 K and V: 90.00 MiB
@@ -38,6 +38,8 @@ def test_llamacpp_reports_the_kv_cache_and_weights_we_compute(smollm2, chat_stac
     assert round(smollm2.parameters / 1e6, 2) == params_m
     file_mib, bits = map(float, logged(r"file size\s+= ([\d.]+) MiB \(([\d.]+) BPW\)", log).groups())
     assert smollm2.weights_bytes(bits) / MIB == pytest.approx(file_mib, rel=0.002)
+
+
 # --8<-- [end:llamacpp]
 
 
@@ -45,11 +47,16 @@ def test_llamacpp_reports_the_kv_cache_and_weights_we_compute(smollm2, chat_stac
 def test_vllm_reports_the_kv_capacity_we_compute(smollm2, vllm_chat):
     log = vllm_chat.llm.log_path.read_text(errors="replace")
     kv_gib = float(logged(r"Explicitly set \(([\d.]+)/[\d.]+\) GiB for KV cache", log).group(1))
-    tokens, concurrency = logged(r"KV cache size: ([\d,]+) tokens, Maximum concurrency for 4,096 tokens "
-                                 r"per request: ([\d.]+)x", log).groups()
+    tokens, concurrency = logged(
+        r"KV cache size: ([\d,]+) tokens, Maximum concurrency for 4,096 tokens "
+        r"per request: ([\d.]+)x",
+        log,
+    ).groups()
     expected = smollm2.tokens_that_fit(int(kv_gib * GIB), bytes_per_value=4, block_tokens=16)  # float32
     assert expected == int(tokens.replace(",", ""))  # 46,592 tokens
     assert round(expected / 4096, 2) == float(concurrency)  # 11.38 sequences of 4,096 tokens
+
+
 # --8<-- [end:vllm]
 
 
@@ -65,4 +72,6 @@ def test_a_production_sized_model_on_one_80_gb_gpu():
     kv_budget = int(0.9 * 80e9) - weights
     tokens = llama_8b.tokens_that_fit(kv_budget, block_tokens=16)
     assert 420_000 < tokens < 430_000 and tokens // 8192 == 52  # about 52 full-length sequences at once
+
+
 # --8<-- [end:production]

@@ -24,8 +24,8 @@ def follow_ups(stack) -> tuple[PrefixReuse, PrefixReuse, PrefixReuse]:
 
 
 # --8<-- [start:prefix-test]
-def test_llamacpp_keeps_one_sequence_so_another_conversation_evicts_the_history(chat_stack):
-    right_after, other_first, after_other = follow_ups(chat_stack)
+def test_llamacpp_keeps_one_sequence_so_another_conversation_evicts_the_history(stack):
+    right_after, other_first, after_other = follow_ups(stack)
 
     system_prompt = other_first.reused  # all two conversations share (with the chat template)
     assert right_after.reused > system_prompt + 100  # + the first message and its answer
@@ -39,4 +39,6 @@ def test_vllm_keeps_blocks_from_many_conversations_so_the_history_survives(vllm_
     assert other_first.reused == 0  # the shared system prompt is shorter than one block
     assert right_after.reused >= VLLM_BLOCK_TOKENS and right_after.reused % VLLM_BLOCK_TOKENS == 0
     assert after_other.reused == right_after.reused  # another conversation evicted nothing
+
+
 # --8<-- [end:prefix-test]

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from polling import eventually
+from study.local.streaming_llm_chat.bench import FIRST_MESSAGE, FOLLOW_UP
+from study.local.streaming_llm_chat.stack import Stack, running_stack
 
-from streaming_chat.llm_client import LLMClient
-from streaming_chat.services.routing import LLMRouter
-from streaming_chat.services.tenants import PUBLIC, conversation_key
-from study.bench.streaming_llm_chat import FIRST_MESSAGE, FOLLOW_UP
+from polling import eventually
+from streaming_llm_chat.llm_client import LLMClient
+from streaming_llm_chat.services.routing import LLMRouter
+from streaming_llm_chat.services.tenants import PUBLIC, conversation_key
 from study.metrics_page import by_label
-from study.stacks.streaming_llm_chat import ChatStack, running_stack
 
 URLS = [f"http://10.0.0.{i}:8000/v1" for i in range(1, 5)]
 
@@ -32,6 +32,7 @@ def first_choice(r: LLMRouter, conversation: str) -> str:
 
 
 # Unit tests of the order: no server needed.
+
 
 def test_affinity_gives_a_conversation_the_same_replica_every_time_and_in_every_instance():
     one, other = router(URLS), router(list(reversed(URLS)))  # another instance, replicas listed otherwise
@@ -55,20 +56,24 @@ def test_round_robin_rotates_the_first_choice():
 
 # With two real replicas.
 
+
 @pytest.fixture(scope="module")
-def two_replicas(tmp_path_factory, base_url_option) -> Iterator[ChatStack]:
+def two_replicas(tmp_path_factory, base_url_option) -> Iterator[Stack]:
     if base_url_option:
         pytest.skip("starts its own replicas")
     with running_stack(tmp_path_factory.mktemp("chat-routing"), report=lambda _: None, replicas=2) as stack:
         yield stack
 
 
-def say(stack: ChatStack, conversation: str, content: str) -> httpx.Response:
-    return httpx.post(f"{stack.url}/v1/conversations/{conversation}/messages", timeout=120,
-                      json={"content": content, "stream": False, "max_tokens": 24})
+def say(stack: Stack, conversation: str, content: str) -> httpx.Response:
+    return httpx.post(
+        f"{stack.url}/v1/conversations/{conversation}/messages",
+        timeout=120,
+        json={"content": content, "stream": False, "max_tokens": 24},
+    )
 
 
-def conversation_on(stack: ChatStack, replica: int) -> str:
+def conversation_on(stack: Stack, replica: int) -> str:
     """A new conversation id that affinity sends to ``stack.replicas[replica]`` first (the router
     sees the conversation's key within its tenant; with no tenants configured, 'public')."""
     r = router([llm.base_url for llm in stack.replicas])
@@ -78,16 +83,16 @@ def conversation_on(stack: ChatStack, replica: int) -> str:
             return conversation
 
 
-def by_replica(stack: ChatStack, counter: str) -> dict[str, float]:
+def by_replica(stack: Stack, counter: str) -> dict[str, float]:
     return by_label(f"{stack.url}/metrics", counter, "replica")
 
 
-def turns_by_replica(stack: ChatStack) -> dict[str, float]:
-    return by_replica(stack, "chat_llm_requests_total")
+def turns_by_replica(stack: Stack) -> dict[str, float]:
+    return by_replica(stack, "streaming_llm_chat_llm_requests_total")
 
 
-def failovers(stack: ChatStack) -> dict[str, float]:
-    return by_replica(stack, "chat_llm_failovers_total")
+def failovers(stack: Stack) -> dict[str, float]:
+    return by_replica(stack, "streaming_llm_chat_llm_failovers_total")
 
 
 # --8<-- [start:affinity-test]
@@ -105,6 +110,8 @@ def test_interleaved_conversations_each_keep_their_replica_and_their_prefix(two_
         follow_up = replica.prefix_reuse_since(mark)
         assert follow_up.reused > 100  # its own conversation's history, not only the system prompt
         assert follow_up.computed < 40  # the new question and little else
+
+
 # --8<-- [end:affinity-test]
 
 
@@ -130,5 +137,6 @@ def test_a_dead_replica_is_skipped_and_its_conversations_move_without_an_error(t
             if replica.process is None or replica.process.proc.poll() is not None:
                 replica.start()
     assert eventually(lambda: say(stack, pinned, "Back?").status_code == 200, timeout_s=30)
-# --8<-- [end:failover-test]
 
+
+# --8<-- [end:failover-test]

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import redis
-from problem_details import assert_problem
+from study.local.streaming_llm_chat.bench import FIRST_MESSAGE
+from study.local.streaming_llm_chat.stack import Stack
 
-from streaming_chat.services.tenants import PUBLIC, TenantBusy, TenantDirectory, TenantSlots, Unauthenticated
-from streaming_chat.settings import TenantConfig
-from study.bench.streaming_llm_chat import FIRST_MESSAGE
+from problem_details import assert_problem
+from streaming_llm_chat.services.tenants import PUBLIC, TenantBusy, TenantDirectory, TenantSlots, Unauthenticated
+from streaming_llm_chat.settings import TenantConfig
 from study.metrics_page import by_label
-from study.stacks.streaming_llm_chat import ChatStack
 
 KEYS = {"acme": "acme-test-key-1", "globex": "globex-test-key-2", "initech": "initech-test-key-3"}
 
@@ -35,11 +35,12 @@ TENANTS = [  # the keys' hashes only; the keys themselves go to the tenants
     {"name": "globex", "key_sha256": sha256(KEYS["globex"]), "max_streams": 2, "tokens_per_window": 40},
     {"name": "initech", "key_sha256": sha256(KEYS["initech"]), "max_streams": 2},
 ]
-TENANT_ENV = {"CHAT_TENANTS": json.dumps(TENANTS), "CHAT_TENANT_QUOTA_WINDOW_S": "3600"}
+TENANT_ENV = {"STREAMING_LLM_CHAT_TENANTS": json.dumps(TENANTS), "STREAMING_LLM_CHAT_TENANT_QUOTA_WINDOW_S": "3600"}
 # --8<-- [end:tenants-env]
 
 
 # Units: no server needed.
+
 
 def test_an_open_service_has_one_tenant_and_a_configured_one_needs_a_known_key():
     assert TenantDirectory([]).authenticate(None) is PUBLIC
@@ -72,35 +73,38 @@ def test_a_tenant_holds_at_most_its_share_and_gets_it_back():
 
 # With the real service.
 
-def beside(open_stack: ChatStack, run_dir) -> Iterator[ChatStack]:
+
+def beside(open_stack: Stack, run_dir) -> Iterator[Stack]:
     """The same code, configured with tenants, on the open service's Redis and LLM server."""
-    stack = ChatStack(open_stack.redis, open_stack.llm, run_dir, service_env=TENANT_ENV)
+    stack = Stack(open_stack.redis, open_stack.llm, run_dir, service_env=TENANT_ENV)
     stack.start_service()
     yield stack
     stack.stop_service()
 
 
 @pytest.fixture(scope="module")
-def tenant_service(chat_stack, tmp_path_factory) -> Iterator[ChatStack]:
-    yield from beside(chat_stack, tmp_path_factory.mktemp("chat-tenants"))
+def tenant_service(stack, tmp_path_factory) -> Iterator[Stack]:
+    yield from beside(stack, tmp_path_factory.mktemp("chat-tenants"))
 
 
 @pytest.fixture(scope="module")
-def tenant_service_on_vllm(vllm_chat, tmp_path_factory) -> Iterator[ChatStack]:
+def tenant_service_on_vllm(vllm_chat, tmp_path_factory) -> Iterator[Stack]:
     yield from beside(vllm_chat, tmp_path_factory.mktemp("chat-tenants-vllm"))
 
 
-def as_tenant(stack: ChatStack, tenant: str | None, key: str | None = None) -> httpx.Client:
+def as_tenant(stack: Stack, tenant: str | None, key: str | None = None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {key or KEYS[tenant]}"} if (tenant or key) else {}
     return httpx.Client(base_url=stack.url, headers=headers, timeout=120)
 
 
 def say(client: httpx.Client, conversation: str, content: str = "Hello!", max_tokens: int = 16) -> httpx.Response:
-    return client.post(f"/v1/conversations/{conversation}/messages",
-                       json={"content": content, "stream": False, "max_tokens": max_tokens})
+    return client.post(
+        f"/v1/conversations/{conversation}/messages",
+        json={"content": content, "stream": False, "max_tokens": max_tokens},
+    )
 
 
-def tenant_counter(stack: ChatStack, name: str, tenant: str, by: str) -> dict[str, float]:
+def tenant_counter(stack: Stack, name: str, tenant: str, by: str) -> dict[str, float]:
     return by_label(f"{stack.url}/metrics", name, by, tenant=tenant)
 
 
@@ -125,6 +129,8 @@ def test_tenants_cannot_see_or_touch_each_others_conversations(tenant_service):
         theirs = [m["content"] for m in acme.get("/v1/conversations/support").json()["messages"]]
         assert mine[0] == "Where is my invoice?" and theirs[0] == "My order is late."
         assert len(mine) == len(theirs) == 2
+
+
 # --8<-- [end:isolation-test]
 
 
@@ -142,10 +148,13 @@ def test_a_tenant_at_its_share_is_refused_while_another_tenant_is_served(tenant_
             # initech is not affected: it is answered (after acme's answer, on this one-at-a-time server)
             assert say(initech, "meanwhile").status_code == 200
             assert any(line == "event: done" for line in lines)  # acme's stream finished normally
-    assert tenant_counter(tenant_service, "chat_tenant_rejected_requests_total", "acme", by="reason") == {
-        "tenant-busy": 1.0}
+    assert tenant_counter(tenant_service, "streaming_llm_chat_tenant_rejected_requests_total", "acme", by="reason") == {
+        "tenant-busy": 1.0
+    }
     with as_tenant(tenant_service, "acme") as acme:
         assert say(acme, "another").status_code == 200  # its slot came back
+
+
 # --8<-- [end:share-test]
 
 
@@ -156,12 +165,14 @@ def test_a_spent_quota_is_429_until_the_window_ends_and_matches_what_was_counted
         refused = say(globex, "q2")
     assert_problem(refused, 429, "quota-exhausted")
     assert 3000 < int(refused.headers["Retry-After"]) <= 3600
-    spent = tenant_counter(tenant_service, "chat_tenant_tokens_total", "globex", by="kind")
+    spent = tenant_counter(tenant_service, "streaming_llm_chat_tenant_tokens_total", "globex", by="kind")
     charged = redis.Redis.from_url(tenant_service.redis.url).get("chat:tokens-used:globex")
     assert int(charged) == sum(spent.values()) > 40  # Redis and the metrics agree on the cost
     assert spent["prompt"] > spent["completion"] > 0
     with as_tenant(tenant_service, "initech") as initech:  # a quota is per tenant
         assert say(initech, "q2").status_code == 200
+
+
 # --8<-- [end:quota-test]
 
 
@@ -180,4 +191,6 @@ def test_on_vllm_a_tenant_reuses_its_own_cached_prefixes_and_never_another_tenan
         same_tenant = sent(acme, "again")
     assert other_tenant.reused == 0 and other_tenant.computed > 128
     assert same_tenant.reused >= 128  # at least one whole block (vLLM's CPU block: 128 tokens)
+
+
 # --8<-- [end:salt-test]

@@ -7,14 +7,14 @@ import asyncio
 import httpx
 import pytest
 
-from streaming_chat.services.admission import Admission, Overloaded
-from streaming_chat.services.context import TEMPLATE_TOKENS_PER_MESSAGE, TokenCounter, build_prompt
-from study.stacks.streaming_llm_chat import ensure_tokenizer
+from streaming_llm_chat.services.admission import Admission, Overloaded
+from streaming_llm_chat.services.context import TEMPLATE_TOKENS_PER_MESSAGE, TokenCounter, build_prompt
+from study.llm_local import smollm2_tokenizer
 
 
 @pytest.fixture(scope="module")
 def counter() -> TokenCounter:
-    return TokenCounter(str(ensure_tokenizer(lambda _: None)))
+    return TokenCounter(str(smollm2_tokenizer(lambda _: None)))
 
 
 def test_admission_admits_active_plus_waiting_and_refuses_the_rest():
@@ -30,16 +30,19 @@ def test_admission_admits_active_plus_waiting_and_refuses_the_rest():
                 outcomes.append("served")
             except Overloaded:
                 outcomes.append("refused")
+
         tasks = [asyncio.create_task(request()) for _ in range(9)]
 
         async def refusals(count: int) -> None:
             while outcomes.count("refused") < count:
                 await asyncio.sleep(0)
+
         await asyncio.wait_for(refusals(4), timeout=10)  # the four beyond 2 + 3 are refused at once
         assert (admission.active, admission.waiting) == (2, 3)
         release.set()
         await asyncio.gather(*tasks)
         return outcomes
+
     outcomes = asyncio.run(scenario())
     assert outcomes.count("refused") == 4 and outcomes.count("served") == 5
 
@@ -51,12 +54,14 @@ def test_admission_wait_times_out():
         with pytest.raises(Overloaded, match="within"):
             await admission.acquire()
         assert admission.waiting == 0
+
     asyncio.run(scenario())
 
 
 def test_prompt_keeps_the_newest_messages_that_fit(counter):
-    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i} " + "word " * 50}
-               for i in range(9)]  # ends with a user message
+    history = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i} " + "word " * 50} for i in range(9)
+    ]  # ends with a user message
     per_message = counter.count(history[0]["content"]) + TEMPLATE_TOKENS_PER_MESSAGE
     budget = counter.count("sys") + TEMPLATE_TOKENS_PER_MESSAGE + 3 * per_message + 2
     prompt = build_prompt("sys", history, counter, budget)
@@ -71,15 +76,19 @@ def test_prompt_never_drops_the_new_message_even_over_budget(counter):
 
 
 def test_prompt_drops_an_answer_whose_question_was_cut(counter):
-    history = [{"role": "user", "content": "q1 " * 100}, {"role": "assistant", "content": "a1"},
-               {"role": "user", "content": "q2"}]
+    history = [
+        {"role": "user", "content": "q1 " * 100},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "q2"},
+    ]
     budget = counter.count("sys") + 3 * TEMPLATE_TOKENS_PER_MESSAGE + counter.count("a1") + counter.count("q2") + 1
     assert [m["content"] for m in build_prompt("sys", history, counter, budget)] == ["sys", "q2"]
 
 
-@pytest.mark.parametrize("text", ["What is the capital of France?", "def f(x):\n    return x ** 2  # 🙂",
-                                  "Ünïcödé, 数字 and   spaces."])
-def test_token_counts_match_the_llm_servers_own_tokenizer(chat_stack, counter, text):
-    server_root = chat_stack.llm.base_url.removesuffix("/v1")
+@pytest.mark.parametrize(
+    "text", ["What is the capital of France?", "def f(x):\n    return x ** 2  # 🙂", "Ünïcödé, 数字 and   spaces."]
+)
+def test_token_counts_match_the_llm_servers_own_tokenizer(stack, counter, text):
+    server_root = stack.llm.base_url.removesuffix("/v1")
     server = httpx.post(f"{server_root}/extras/tokenize", json={"input": text, "model": "local"}).json()
     assert counter.count(text) == len(server["tokens"])

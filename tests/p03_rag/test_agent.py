@@ -8,16 +8,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from problem_details import assert_problem
+from study.local.rag.stack import Stack
 
-from course_qa.services.agent import TOOLS, parse_step, step_schema
+from problem_details import assert_problem
+from rag.services.agent import TOOLS, parse_step, step_schema
 from study.metrics_page import metric_total
-from study.stacks.rag import RagStack
 
 QUESTION = "How does project 02 stop generating when the client disconnects?"
 
 
 # Units: no server needed.
+
 
 def test_the_last_step_allows_only_the_answer_and_anything_else_is_not_a_step():
     assert step_schema(TOOLS)["properties"]["tool"]["enum"] == ["search_course", "answer"]
@@ -25,22 +26,29 @@ def test_the_last_step_allows_only_the_answer_and_anything_else_is_not_a_step():
     assert parse_step('{"tool": "search_course", "argument": "batching"}', TOOLS).argument == "batching"
     # llama.cpp's grammar lets a raw line break into a string: accepted, as JSON with strict=False
     assert parse_step('{"tool": "answer", "argument": "two\nlines"}', ("answer",)).argument == "two\nlines"
-    for text in ('{"tool": "search_course", "argument": "batching"}',  # valid, but not allowed now
-                 '{"tool": "delete_index", "argument": "all"}', '{"tool": "answer"}',
-                 '{"tool": "answer", "argument": "x", "extra": 1}', '{"tool": "answer", "argument": ""}',
-                 '["answer", "x"]', "The answer is 42.", ""):
+    for text in (
+        '{"tool": "search_course", "argument": "batching"}',  # valid, but not allowed now
+        '{"tool": "delete_index", "argument": "all"}',
+        '{"tool": "answer"}',
+        '{"tool": "answer", "argument": "x", "extra": 1}',
+        '{"tool": "answer", "argument": ""}',
+        '["answer", "x"]',
+        "The answer is 42.",
+        "",
+    ):
         assert parse_step(text, ("answer",)) is None, text
 
 
 # With the real servers.
+
 
 def agent(url: str, question: str = QUESTION, **extra) -> httpx.Response:
     return httpx.post(f"{url}/v1/agent", json={"question": question, **extra}, timeout=300)
 
 
 # --8<-- [start:agent-test]
-def test_the_agent_searches_then_answers_within_its_budget(rag_url):
-    response = agent(rag_url, max_steps=3)
+def test_the_agent_searches_then_answers_within_its_budget(base_url):
+    response = agent(base_url, max_steps=3)
     assert response.status_code == 200, response.text
     run = response.json()
     assert run["finished"] == "answered" and run["answer"]
@@ -50,31 +58,38 @@ def test_the_agent_searches_then_answers_within_its_budget(rag_url):
     assert numbers == list(range(1, len(numbers) + 1))
     shown = [n for step in run["steps"] for n in step["sources"]]
     assert shown == numbers  # every source the model saw came from one of its searches, once
+
+
 # --8<-- [end:agent-test]
 
 
-def test_a_budget_of_one_step_can_only_be_an_answer(rag_url):
-    run = agent(rag_url, max_steps=1).json()
+def test_a_budget_of_one_step_can_only_be_an_answer(base_url):
+    run = agent(base_url, max_steps=1).json()
     assert [step["tool"] for step in run["steps"]] == ["answer"]
     assert run["finished"] == "answered" and run["citations"] == []
 
 
-def test_bad_agent_requests_are_problems(rag_url):
-    assert_problem(agent(rag_url, max_steps=0), 422, "validation-error")
-    assert_problem(agent(rag_url, max_steps=99), 422, "too-many-steps")
-    assert_problem(agent(rag_url, ""), 422, "validation-error")
-    assert_problem(agent(rag_url, tools=["shell"]), 422, "validation-error")
-    assert_problem(agent(rag_url, "why? " * 300), 413, "question-too-long")
+def test_bad_agent_requests_are_problems(base_url):
+    assert_problem(agent(base_url, max_steps=0), 422, "validation-error")
+    assert_problem(agent(base_url, max_steps=99), 422, "too-many-steps")
+    assert_problem(agent(base_url, ""), 422, "validation-error")
+    assert_problem(agent(base_url, tools=["shell"]), 422, "validation-error")
+    assert_problem(agent(base_url, "why? " * 300), 413, "question-too-long")
 
 
 @pytest.fixture(scope="module")
-def unconstrained(rag_stack, tmp_path_factory) -> Iterator[RagStack]:
+def unconstrained(stack, tmp_path_factory) -> Iterator[Stack]:
     """The same service, with the step's shape only asked for in the prompt."""
-    stack = RagStack(rag_stack.triton, rag_stack.milvus, rag_stack.llm, tmp_path_factory.mktemp("agent-none"),
-                     {"RAG_LLM_STRUCTURED_OUTPUT": "none"})
-    stack.start_service()
-    yield stack
-    stack.stop_service()
+    beside = Stack(
+        stack.triton,
+        stack.milvus,
+        stack.llm,
+        tmp_path_factory.mktemp("agent-none"),
+        {"RAG_LLM_STRUCTURED_OUTPUT": "none"},
+    )
+    beside.start_service()
+    yield beside
+    beside.stop_service()
 
 
 def test_without_the_constraint_the_frame_still_holds(unconstrained):
@@ -86,24 +101,25 @@ def test_without_the_constraint_the_frame_still_holds(unconstrained):
     assert (run["answer"] is None) == (run["finished"] == "step_budget")
 
 
-def test_the_llm_down_is_503_for_the_agent(rag_stack, base_url_option):
+def test_the_llm_down_is_503_for_the_agent(stack, base_url_option):
     if base_url_option:
         pytest.skip("kills a local backend")
-    metrics = f"{rag_stack.url}/metrics"
+    metrics = f"{stack.url}/metrics"
     steps_before = metric_total(metrics, "rag_agent_steps_total")
-    rag_stack.llm.kill()
+    stack.llm.kill()
     try:
-        response = agent(rag_stack.url, max_steps=2)
+        response = agent(stack.url, max_steps=2)
         assert_problem(response, 503, "llm-unavailable")
         assert response.headers["Retry-After"] == "2"
     finally:
-        rag_stack.llm.start()
+        stack.llm.start()
     assert metric_total(metrics, "rag_agent_steps_total") == steps_before  # no step was taken
     # Back up: the next run is answered, and each of its steps is counted under its tool.
     answers_before = metric_total(metrics, "rag_agent_steps_total", tool="answer")
-    run = agent(rag_stack.url, max_steps=1)
+    run = agent(stack.url, max_steps=1)
     assert run.status_code == 200, run.text
     steps = run.json()["steps"]
     assert metric_total(metrics, "rag_agent_steps_total") - steps_before == len(steps) == 1
-    assert metric_total(metrics, "rag_agent_steps_total", tool="answer") - answers_before == \
-        sum(step["tool"] == "answer" for step in steps)
+    assert metric_total(metrics, "rag_agent_steps_total", tool="answer") - answers_before == sum(
+        step["tool"] == "answer" for step in steps
+    )

@@ -13,8 +13,7 @@ from study.bench import rag as bench
 def test_small_benchmark_writes_json_chart_table_and_example(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stack")
-    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None,
-                                                           only="pipeline")
+    json_path, png_path, md_path, example_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, only="pipeline")
     result = json.loads(json_path.read_text())
     assert result["retrieval"]["questions"] >= 40
     assert set(result["retrieval"]["by_page"]) == {"recall@1", "recall@5", "mrr"}

@@ -9,21 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from course_qa.evaluation import Retrieved, first_rank, load_evaluation_set, page_match, retrieval_scores
+from rag.evaluation import Retrieved, first_rank, load_evaluation_set, page_match, retrieval_scores
 from study.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    done = subprocess.run(["mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        ["mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return out
 
 
-def test_every_citation_resolves_to_a_page_and_heading_of_the_site(client, rag_stack, site: Path,
-                                                                   evaluation_set_path: Path):
+def test_every_citation_resolves_to_a_page_and_heading_of_the_site(
+    client, stack, site: Path, evaluation_set_path: Path
+):
     site_url = "http://127.0.0.1:8100/"  # the service's default RAG_DOCS_SITE_URL
     checked = 0
     for question in load_evaluation_set(evaluation_set_path).questions[:20]:
@@ -60,21 +66,20 @@ def test_off_topic_questions_fall_below_the_threshold(client, evaluation_set_pat
         assert top["score"] < 0.30, (question, top)
 
 
-def test_embeddings_from_triton_equal_onnx_runtime_on_the_same_tokens(rag_stack):
+def test_embeddings_from_triton_equal_onnx_runtime_on_the_same_tokens(stack):
     import asyncio
 
     import numpy as np
     import onnxruntime as ort
+    from study.local.rag.stack import ensure_model
 
-    from course_qa.embedding_client import EmbeddingClient
-    from study.stacks.rag import ensure_model
+    from rag.embedding_client import EmbeddingClient
 
     texts = ["Dynamic batching merges requests.", "A cat.", "Readiness is not liveness. " * 20]
     model = ensure_model()
 
     async def through_triton():
-        client = EmbeddingClient(rag_stack.triton.grpc_url, "minilm_l6_v2",
-                                 str(model.with_name("tokenizer.json")), 10.0)
+        client = EmbeddingClient(stack.triton.grpc_url, "minilm_l6_v2", str(model.with_name("tokenizer.json")), 10.0)
         try:
             return client.tokenizer.tensors(texts), await client.embed(texts)
         finally:

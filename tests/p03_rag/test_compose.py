@@ -3,10 +3,10 @@ CPU configuration of the embedding model kept in step with the GPU one."""
 
 from __future__ import annotations
 
-from compose_config import compose_services
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
+from compose_config import compose_services
 from study.paths import PROJECTS_DIR
 
 PROJECT = PROJECTS_DIR / "03-rag"
@@ -18,8 +18,18 @@ def config(*files: str) -> dict:
 
 def test_base_file_runs_on_any_host():
     services = config("docker-compose.yml")
-    assert {"model-export", "triton", "etcd", "minio", "milvus", "llm", "api", "index-course",
-            "prometheus", "jaeger"} <= set(services)
+    assert {
+        "model-export",
+        "triton",
+        "etcd",
+        "minio",
+        "milvus",
+        "llm",
+        "api",
+        "index-course",
+        "prometheus",
+        "jaeger",
+    } <= set(services)
     env = services["api"]["environment"]
     assert env["RAG_MILVUS_URI"] == "http://milvus:19530" and env["RAG_TRITON_URL"] == "triton:8001"
     assert env["RAG_TRACES_EXPORTER"] == "otlp" and env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4317"

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import httpx
-from sse_events import read_events
 
+from sse_events import read_events
 from study.metrics_page import metric_total
 
 ON_TOPIC = "How does Triton's dynamic batching merge requests?"
@@ -33,8 +33,9 @@ def test_search_returns_course_chunks_best_first(client: httpx.Client):
 
 
 def test_chapter_filter_keeps_to_one_chapter(client: httpx.Client):
-    results = client.get("/v1/search", params={"q": "latency percentiles", "chapter": "observability",
-                                                "k": 10}).json()["results"]
+    results = client.get("/v1/search", params={"q": "latency percentiles", "chapter": "observability", "k": 10}).json()[
+        "results"
+    ]
     assert results and {r["chapter"] for r in results} == {"observability"}
     nothing = client.get("/v1/search", params={"q": "latency", "chapter": "no-such-chapter"}).json()
     assert nothing["results"] == []
@@ -77,18 +78,26 @@ def test_off_topic_question_is_not_answered_from_thin_air(client: httpx.Client):
 
 def test_metrics_show_the_pipeline(client: httpx.Client):
     metrics = str(client.base_url.join("/metrics"))
-    counted = {"embed": ("rag_stage_seconds_count", {"stage": "embed"}),
-               "search": ("rag_stage_seconds_count", {"stage": "search"}),
-               "generate": ("rag_stage_seconds_count", {"stage": "generate"}),
-               "top score": ("rag_top_score_count", {}),
-               "generated": ("rag_answers_total", {"mode": "generated"}),
-               "requests": ("http_request_duration_seconds_count", {"handler": "/v1/ask"})}
+    counted = {
+        "embed": ("rag_stage_seconds_count", {"stage": "embed"}),
+        "search": ("rag_stage_seconds_count", {"stage": "search"}),
+        "generate": ("rag_stage_seconds_count", {"stage": "generate"}),
+        "top score": ("rag_top_score_count", {}),
+        "generated": ("rag_answers_total", {"mode": "generated"}),
+        "requests": ("http_request_duration_seconds_count", {"handler": "/v1/ask"}),
+    }
     before = {key: metric_total(metrics, name, **labels) for key, (name, labels) in counted.items()}
     body = client.post("/v1/ask", json={"question": ON_TOPIC, "stream": False}).json()
     assert body["mode"] == "generated"
     after = {key: metric_total(metrics, name, **labels) for key, (name, labels) in counted.items()}
     assert {key: after[key] - before[key] for key in counted} == {
-        "embed": 1, "search": 1, "generate": 1, "top score": 1, "generated": 1, "requests": 1}
+        "embed": 1,
+        "search": 1,
+        "generate": 1,
+        "top score": 1,
+        "generated": 1,
+        "requests": 1,
+    }
 
 
 def test_openapi_documents_the_api(client: httpx.Client):

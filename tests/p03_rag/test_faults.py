@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from polling import eventually
 
 from .traces import spans_of, traceparent
@@ -13,10 +14,10 @@ QUESTION = "How does Triton's dynamic batching merge requests?"
 
 
 @pytest.fixture
-def rag(rag_stack, base_url_option):
+def rag(stack, base_url_option):
     if base_url_option:
         pytest.skip("kills local backend processes")
-    return rag_stack
+    return stack
 
 
 def ask(url: str) -> httpx.Response:
@@ -33,11 +34,15 @@ def test_milvus_down_is_503_then_recovers(rag):
     rag.milvus.kill()
     try:
         assert_unavailable(ask(rag.url), "vector-store-unavailable")
-        assert_unavailable(httpx.get(f"{rag.url}/v1/search", params={"q": QUESTION}, timeout=60),
-                           "vector-store-unavailable")
-        assert_unavailable(httpx.post(f"{rag.url}/v1/documents", timeout=60,
-                                      files={"file": ("x.md", b"# X\n\nxylophones", "text/markdown")}),
-                           "vector-store-unavailable")
+        assert_unavailable(
+            httpx.get(f"{rag.url}/v1/search", params={"q": QUESTION}, timeout=60), "vector-store-unavailable"
+        )
+        assert_unavailable(
+            httpx.post(
+                f"{rag.url}/v1/documents", timeout=60, files={"file": ("x.md", b"# X\n\nxylophones", "text/markdown")}
+            ),
+            "vector-store-unavailable",
+        )
         assert httpx.get(f"{rag.url}/health/ready").status_code == 503
         assert httpx.get(f"{rag.url}/health/live").status_code == 200
     finally:
@@ -60,8 +65,12 @@ def test_llm_down_answers_from_retrieval_alone(rag):
     header, trace_id, _ = traceparent()
     rag.llm.kill()
     try:
-        response = httpx.post(f"{rag.url}/v1/ask", json={"question": QUESTION, "stream": False, "k": 2},
-                              headers={"traceparent": header}, timeout=120)
+        response = httpx.post(
+            f"{rag.url}/v1/ask",
+            json={"question": QUESTION, "stream": False, "k": 2},
+            headers={"traceparent": header},
+            timeout=120,
+        )
         assert response.status_code == 200
         body = response.json()
         assert body["mode"] == "retrieval_only"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from study.local.rag.stack import ensure_model
 
-from course_qa.embedding_client import EmbeddingClient
-from course_qa.services.ingestion import Ingestion
-from course_qa.vector_store import VectorStore
-from study.stacks.rag import ensure_model
+from rag.embedding_client import EmbeddingClient
+from rag.services.ingestion import Ingestion
+from rag.vector_store import VectorStore
 
 NOTE_V1 = """# Kitchen notes
 
@@ -21,11 +21,14 @@ NOTE_V1 = """# Kitchen notes
 
 A zorbleflax is always served on a blue plate, never on a green one.
 """
-NOTE_V2 = NOTE_V1 + """
+NOTE_V2 = (
+    NOTE_V1
+    + """
 ## The quintessa exception
 
 On Sundays the quintessa soup replaces the zorbleflax entirely.
 """
+)
 
 
 def upload(client: httpx.Client, name: str, text: str) -> httpx.Response:
@@ -64,7 +67,7 @@ def test_upload_is_idempotent_updates_replace_and_delete_removes(client: httpx.C
     assert client.delete(f"/v1/documents/uploads/{name}").status_code == 404
 
 
-def test_course_reindex_of_an_unchanged_course_adds_nothing(client: httpx.Client, rag_stack):
+def test_course_reindex_of_an_unchanged_course_adds_nothing(client: httpx.Client, stack):
     before = client.get("/v1/documents").json()["documents"]
     report = client.post("/v1/index/course").json()
     assert report["added"] == report["replaced"] == report["removed"] == 0
@@ -72,7 +75,7 @@ def test_course_reindex_of_an_unchanged_course_adds_nothing(client: httpx.Client
     assert client.get("/v1/documents").json()["documents"] == before
 
 
-def test_course_sync_adds_replaces_and_removes_files(rag_stack, tmp_path: Path):
+def test_course_sync_adds_replaces_and_removes_files(stack, tmp_path: Path):
     """index_course on a course of our own, in its own collection: the file-level bookkeeping."""
     (tmp_path / "docs" / "guide").mkdir(parents=True)
     page_a, page_b = tmp_path / "docs" / "guide" / "a.md", tmp_path / "docs" / "b.md"
@@ -81,9 +84,10 @@ def test_course_sync_adds_replaces_and_removes_files(rag_stack, tmp_path: Path):
     (tmp_path / "docs" / "c.md").write_text("# Only a heading\n")  # nothing to index: skipped
 
     async def scenario() -> list:
-        embedder = EmbeddingClient(rag_stack.triton.grpc_url, "minilm_l6_v2",
-                                   str(ensure_model().with_name("tokenizer.json")), 10.0)
-        store = VectorStore(rag_stack.milvus.uri, f"sync_{uuid.uuid4().hex[:8]}", 10.0)
+        embedder = EmbeddingClient(
+            stack.triton.grpc_url, "minilm_l6_v2", str(ensure_model().with_name("tokenizer.json")), 10.0
+        )
+        store = VectorStore(stack.milvus.uri, f"sync_{uuid.uuid4().hex[:8]}", 10.0)
         ingestion = Ingestion(embedder, store, 200, 40)
         reports = [(await ingestion.index_course(tmp_path, "http://site/")).outcomes]
         reports.append((await ingestion.index_course(tmp_path, "http://site/")).outcomes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from sse_events import read_events
 
 from .traces import spans_of, traceparent
@@ -14,17 +15,22 @@ STAGES = ("embed question", "search chunks", "generate answer")
 
 
 @pytest.fixture
-def rag(rag_stack, base_url_option):
+def rag(stack, base_url_option):
     if base_url_option:
         pytest.skip("reads the local service's trace file")
-    return rag_stack
+    return stack
 
 
 # --8<-- [start:trace-test]
 def test_a_streamed_answer_is_one_trace_with_a_span_per_stage(rag):
     header, trace_id, client_span = traceparent()
-    with httpx.stream("POST", f"{rag.url}/v1/ask", headers={"traceparent": header}, timeout=120,
-                      json={"question": "How does Triton's dynamic batching merge requests?"}) as response:
+    with httpx.stream(
+        "POST",
+        f"{rag.url}/v1/ask",
+        headers={"traceparent": header},
+        timeout=120,
+        json={"question": "How does Triton's dynamic batching merge requests?"},
+    ) as response:
         assert response.status_code == 200
         events = list(read_events(response))
     assert events[-1][1]["mode"] == "generated"
@@ -40,13 +46,19 @@ def test_a_streamed_answer_is_one_trace_with_a_span_per_stage(rag):
     assert search["attributes"]["rag.hits"] == 5 and search["attributes"]["rag.best_score"] > 0.3
     assert generate["attributes"]["rag.mode"] == "generated" and generate["attributes"]["rag.tokens"] > 0
     assert [event["name"] for event in generate["events"]] == ["first token"]
+
+
 # --8<-- [end:trace-test]
 
 
 def test_an_off_topic_question_has_no_generate_span(rag):
     header, trace_id, _ = traceparent()
-    response = httpx.post(f"{rag.url}/v1/ask", headers={"traceparent": header}, timeout=120,
-                          json={"question": "What is a good recipe for banana bread?", "stream": False})
+    response = httpx.post(
+        f"{rag.url}/v1/ask",
+        headers={"traceparent": header},
+        timeout=120,
+        json={"question": "What is a good recipe for banana bread?", "stream": False},
+    )
     assert response.json()["mode"] == "not_covered"
     spans = spans_of(rag, trace_id, {"POST /v1/ask", "embed question", "search chunks"})
     assert spans["POST /v1/ask"]["attributes"]["rag.mode"] == "not_covered"
@@ -59,8 +71,12 @@ def test_a_dead_triton_is_marked_on_the_embed_span(rag):
     header, trace_id, _ = traceparent()
     rag.triton.kill()
     try:
-        response = httpx.post(f"{rag.url}/v1/ask", headers={"traceparent": header}, timeout=120,
-                              json={"question": "What is dynamic batching?", "stream": False})
+        response = httpx.post(
+            f"{rag.url}/v1/ask",
+            headers={"traceparent": header},
+            timeout=120,
+            json={"question": "What is dynamic batching?", "stream": False},
+        )
         assert response.status_code == 503
     finally:
         rag.triton.start()

@@ -7,9 +7,9 @@ import json
 import pytest
 from markdown.extensions.toc import slugify, unique
 
-from course_qa.evaluation import Question, Retrieved, first_rank, page_match, retrieval_scores, section_match
-from course_qa.services.chunking import chunk_markdown, docs_anchor, pack, sections
-from course_qa.services.course_files import chapter_of, page_url
+from rag.evaluation import Question, Retrieved, first_rank, page_match, retrieval_scores, section_match
+from rag.services.chunking import chunk_markdown, docs_anchor, pack, sections
+from rag.services.course_files import chapter_of, page_url
 
 
 class WordCounter:
@@ -20,7 +20,7 @@ class WordCounter:
 
     def split(self, text: str, max_tokens: int) -> list[str]:
         words = text.split()
-        return [" ".join(words[i:i + max_tokens]) for i in range(0, len(words), max_tokens)]
+        return [" ".join(words[i : i + max_tokens]) for i in range(0, len(words), max_tokens)]
 
 
 PAGE = """# Title
@@ -50,18 +50,29 @@ A second heading with the same text.
 
 def test_sections_follow_headings_not_code_comments():
     found = sections(PAGE)
-    assert [s.titles for s in found] == [("Title",), ("Title", "First section"),
-                                         ("Title", "First section", "Sub code part"),
-                                         ("Title", "First section")]
+    assert [s.titles for s in found] == [
+        ("Title",),
+        ("Title", "First section"),
+        ("Title", "First section", "Sub code part"),
+        ("Title", "First section"),
+    ]
     assert "# not a heading" in found[1].body
     assert "(code from projects/01-image-classification/src/x.py:part)" in found[3].body
 
 
-@pytest.mark.parametrize("titles", [
-    ["Load: once, verified", "Warm-up: pay the first-request costs", "Deploy it", "Deploy it", "Deploy it"],
-    ["01 · Image classification behind Triton", "Rate, errors & duration", "Café crème — naïve",
-     "p50, p95, p99", "Problem details (problem+json)"],
-])
+@pytest.mark.parametrize(
+    "titles",
+    [
+        ["Load: once, verified", "Warm-up: pay the first-request costs", "Deploy it", "Deploy it", "Deploy it"],
+        [
+            "01 · Image classification behind Triton",
+            "Rate, errors & duration",
+            "Café crème — naïve",
+            "p50, p95, p99",
+            "Problem details (problem+json)",
+        ],
+    ],
+)
 def test_anchors_are_the_ones_mkdocs_gives(titles):
     ours, theirs = set(), set()
     assert [docs_anchor(t, ours) for t in titles] == [unique(slugify(t, "-"), theirs) for t in titles]
@@ -102,13 +113,16 @@ def test_chunks_carry_source_heading_and_url():
     assert chunk_markdown("", "docs/empty.md", "x", None, WordCounter(), 100, 0) == []
 
 
-@pytest.mark.parametrize("source,url,chapter", [
-    ("docs/index.md", "http://s/", "index"),
-    ("docs/glossary.md", "http://s/glossary/", "glossary"),
-    ("docs/fundamentals/index.md", "http://s/fundamentals/", "fundamentals"),
-    ("docs/fundamentals/inference-lifecycle.md", "http://s/fundamentals/inference-lifecycle/", "fundamentals"),
-    ("docs/projects/03-rag/index.md", "http://s/projects/03-rag/", "projects"),
-])
+@pytest.mark.parametrize(
+    "source,url,chapter",
+    [
+        ("docs/index.md", "http://s/", "index"),
+        ("docs/glossary.md", "http://s/glossary/", "glossary"),
+        ("docs/fundamentals/index.md", "http://s/fundamentals/", "fundamentals"),
+        ("docs/fundamentals/inference-lifecycle.md", "http://s/fundamentals/inference-lifecycle/", "fundamentals"),
+        ("docs/projects/03-rag/index.md", "http://s/projects/03-rag/", "projects"),
+    ],
+)
 def test_page_urls_follow_mkdocs_directory_urls(source, url, chapter):
     assert page_url(source, "http://s/") == url
     assert chapter_of(source) == chapter
@@ -128,9 +142,10 @@ def test_retrieval_metrics():
     assert scores == {"recall@1": 0.25, "recall@5": 0.5, "mrr": pytest.approx((1 + 0.5 + 1 / 6) / 4)}
 
 
-def test_requests_are_padded_to_a_few_lengths(rag_stack):
-    from course_qa.embedding_client import EmbeddingTokenizer
-    from study.stacks.rag import ensure_model
+def test_requests_are_padded_to_a_few_lengths(stack):
+    from study.local.rag.stack import ensure_model
+
+    from rag.embedding_client import EmbeddingTokenizer
 
     client = EmbeddingTokenizer(str(ensure_model().with_name("tokenizer.json")))
     ids, mask = client.tensors(["short", "a somewhat longer sentence about dynamic batching on triton"])
@@ -147,8 +162,8 @@ def test_tracing_exporters_follow_the_settings(tmp_path, monkeypatch):
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     from opentelemetry.trace import NoOpTracer
 
-    from course_qa.settings import Settings
-    from course_qa.tracing import Tracing
+    from rag.settings import Settings
+    from rag.tracing import Tracing
 
     assert isinstance(Tracing(Settings(tokenizer_file="t.json")).tracer, NoOpTracer)  # off by default
 

@@ -11,8 +11,12 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 def submit(client: httpx.Client, video: Path, headers: dict | None = None, **form) -> httpx.Response:
-    return client.post("/v1/jobs", files={"video": (video.name, video.read_bytes(), "video/mp4")},
-                       data={k: str(v) for k, v in form.items()}, headers=headers or {})
+    return client.post(
+        "/v1/jobs",
+        files={"video": (video.name, video.read_bytes(), "video/mp4")},
+        data={k: str(v) for k, v in form.items()},
+        headers=headers or {},
+    )
 
 
 def wait_for(client: httpx.Client, job_id: str, states=TERMINAL, timeout_s: float = 120) -> dict:

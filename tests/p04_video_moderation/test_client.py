@@ -5,8 +5,8 @@ from __future__ import annotations
 from reader_client import run_client
 
 
-def test_the_client_follows_a_job_to_its_end(api_url, videos):
-    done = run_client("04-video-moderation", str(videos["short"]), "--url", api_url)
+def test_the_client_follows_a_job_to_its_end(base_url, videos):
+    done = run_client("04-video-moderation", str(videos["short"]), "--url", base_url)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("job ") and lines[0].endswith(" queued")

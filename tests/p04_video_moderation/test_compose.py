@@ -3,12 +3,12 @@ CPU configuration of the model kept in step with the GPU one."""
 
 from __future__ import annotations
 
-from compose_config import compose_services
 from google.protobuf import text_format
+from study.local.video_moderation.stack import MODEL_SHA256
 from tritonclient.grpc import model_config_pb2 as mc
 
+from compose_config import compose_services
 from study.paths import PROJECTS_DIR
-from study.stacks.video_moderation import MODEL_SHA256
 
 PROJECT = PROJECTS_DIR / "04-video-moderation"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from sse_events import read_events
 
 from p04_video_moderation.jobs import submit, wait_for
+from sse_events import read_events
 from study.metrics_page import metric_total
 
 
@@ -42,14 +42,19 @@ def test_health_and_metrics(client: httpx.Client, videos):
     assert client.get("/health/live").json() == {"status": "ok"}
     assert client.get("/health/ready").status_code == 200
     metrics = str(client.base_url.join("/metrics"))
-    before = metric_total(metrics, "moderation_jobs_submitted_total")
+    before = metric_total(metrics, "video_moderation_jobs_submitted_total")
     accepted = submit(client, videos["short"])
     assert accepted.status_code == 202, accepted.text
-    assert metric_total(metrics, "moderation_jobs_submitted_total") - before == 1
+    assert metric_total(metrics, "video_moderation_jobs_submitted_total") - before == 1
     wait_for(client, accepted.json()["id"])  # leave no work behind for the tests that follow
 
 
 def test_openapi_documents_the_api(client: httpx.Client):
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/v1/jobs", "/v1/jobs/{job_id}", "/v1/jobs/{job_id}/events", "/v1/jobs/{job_id}/frames",
-            "/v1/jobs/{job_id}/webhooks"} <= set(paths)
+    assert {
+        "/v1/jobs",
+        "/v1/jobs/{job_id}",
+        "/v1/jobs/{job_id}/events",
+        "/v1/jobs/{job_id}/frames",
+        "/v1/jobs/{job_id}/webhooks",
+    } <= set(paths)

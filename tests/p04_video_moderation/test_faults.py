@@ -9,9 +9,9 @@ import time
 
 import httpx
 import pytest
-from polling import eventually
 
 from p04_video_moderation.jobs import submit, wait_for
+from polling import eventually
 
 
 @pytest.fixture
@@ -45,6 +45,8 @@ def test_worker_killed_mid_job_is_redelivered_and_resumes(client, local, videos)
     assert scored <= 80 + 8, f"{scored} frames sent to Triton: at most one batch is scored twice"
     frames = client.get(f"/v1/jobs/{job['id']}/frames").json()["frames"]
     assert [f["index"] for f in frames] == list(range(80))
+
+
 # --8<-- [end:sigkill]
 
 
@@ -55,6 +57,7 @@ def test_triton_down_jobs_wait_then_finish(client, local, videos):
 
         def job_now() -> dict:
             return client.get(f"/v1/jobs/{job['id']}").json()
+
         # A worker took the job, found Triton gone, and took it again: it waits, it does not fail.
         assert eventually(lambda: job_now()["deliveries"] >= 2, 60), job_now()
         waiting = job_now()

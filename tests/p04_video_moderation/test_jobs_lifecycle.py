@@ -19,6 +19,8 @@ def test_high_priority_overtakes_queued_normal_jobs(client: httpx.Client, stack,
     started = sorted(finished.values(), key=lambda job: job["started_at"])
     assert [job["id"] for job in started] == [busy["id"], high["id"], normal[0]["id"], normal[1]["id"]]
     assert all(job["state"] == "succeeded" for job in finished.values())
+
+
 # --8<-- [end:priority]
 
 

@@ -34,4 +34,6 @@ def test_frame_scores_equal_onnx_runtime_and_segments_follow_the_threshold(clien
 def test_preprocessing_matches_the_models_published_pipeline(videos):
     for frame in list(sample_frames(videos["scenes"], 1.0))[:4]:
         assert np.array_equal(preprocess(frame.image), published_preprocess(frame.image))
+
+
 # --8<-- [end:preprocess-parity]

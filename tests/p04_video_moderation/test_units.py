@@ -14,14 +14,17 @@ def timeline(scores: list[float], interval: float = 1.0) -> list[tuple[float, fl
     return [(i * interval, s) for i, s in enumerate(scores)]
 
 
-@pytest.mark.parametrize("scores,expected", [
-    ([0.1, 0.2, 0.1], []),
-    ([0.9, 0.1], [Segment(0.0, 1.0, 0.9, 0.0)]),
-    ([0.1, 0.85, 0.95, 0.8, 0.1], [Segment(1.0, 4.0, 0.95, 2.0)]),
-    ([0.9, 0.1, 0.9], [Segment(0.0, 1.0, 0.9, 0.0), Segment(2.0, 3.0, 0.9, 2.0)]),
-    ([0.1, 0.8], [Segment(1.0, 2.0, 0.8, 1.0)]),  # at the threshold counts; the last frame closes it
-    ([], []),
-])
+@pytest.mark.parametrize(
+    "scores,expected",
+    [
+        ([0.1, 0.2, 0.1], []),
+        ([0.9, 0.1], [Segment(0.0, 1.0, 0.9, 0.0)]),
+        ([0.1, 0.85, 0.95, 0.8, 0.1], [Segment(1.0, 4.0, 0.95, 2.0)]),
+        ([0.9, 0.1, 0.9], [Segment(0.0, 1.0, 0.9, 0.0), Segment(2.0, 3.0, 0.9, 2.0)]),
+        ([0.1, 0.8], [Segment(1.0, 2.0, 0.8, 1.0)]),  # at the threshold counts; the last frame closes it
+        ([], []),
+    ],
+)
 def test_segments(scores, expected):
     assert flagged_segments(timeline(scores), 0.8, 1.0) == expected
 
@@ -52,13 +55,20 @@ def test_sampling_follows_the_requested_rate(videos):
     assert len(list(sample_frames(videos["scenes"], 30))) == 80  # never more than there are
 
 
-@pytest.mark.parametrize(("url", "why"), [
-    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),  # the cloud's metadata service
-    ("http://127.0.0.1:6379/", "127.0.0.1"), ("http://localhost:8000/", "not a public address"),
-    ("http://10.1.2.3/hook", "10.1.2.3"), ("http://192.168.0.10/hook", "192.168.0.10"),
-    ("http://[::1]/hook", "::1"), ("http://0.0.0.0/", "0.0.0.0"),
-    ("ftp://example.org/file", "not an http(s) URL"), ("http://no-such-host.invalid/", "does not resolve"),
-])
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),  # the cloud's metadata service
+        ("http://127.0.0.1:6379/", "127.0.0.1"),
+        ("http://localhost:8000/", "not a public address"),
+        ("http://10.1.2.3/hook", "10.1.2.3"),
+        ("http://192.168.0.10/hook", "192.168.0.10"),
+        ("http://[::1]/hook", "::1"),
+        ("http://0.0.0.0/", "0.0.0.0"),
+        ("ftp://example.org/file", "not an http(s) URL"),
+        ("http://no-such-host.invalid/", "does not resolve"),
+    ],
+)
 def test_webhooks_never_call_a_private_loopback_or_link_local_address(url, why):
     with pytest.raises(WebhookTargetRefused, match=re.escape(why)):
         resolve_webhook_target(url)

@@ -60,6 +60,8 @@ def export(model: torch.nn.Module, output: Path) -> None:
         opset_version=18,
         dynamo=False,
     )
+
+
 # --8<-- [end:export]
 
 

@@ -40,18 +40,25 @@ def quantize(model: Path, calibration: np.ndarray, output: Path) -> None:
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(model), str(prepared))  # fold constants, infer shapes
         staged = Path(tmp) / output.name
-        quantize_static(str(prepared), str(staged), Calibration(calibration),
-                        quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        quantize_static(
+            str(prepared),
+            str(staged),
+            Calibration(calibration),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
         staged.replace(output)  # never a half-written model in the repository
+
+
 # --8<-- [end:quantize]
 
 
 def main(model: Path, calibration: Path, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     quantize(model, np.load(calibration), output)
-    print(f"wrote {output}: {output.stat().st_size / 2**20:.1f} MiB "
-          f"(float32: {model.stat().st_size / 2**20:.1f} MiB)")
+    print(f"wrote {output}: {output.stat().st_size / 2**20:.1f} MiB (float32: {model.stat().st_size / 2**20:.1f} MiB)")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,11 @@ from tokenizers import Tokenizer
 from transformers import BertModel
 
 INPUTS, OUTPUT = ["input_ids", "attention_mask"], "sentence_embedding"
-CHECK_SENTENCES = ["Dynamic batching merges concurrent requests into one execution.",
-                   "What does Triton do?", "A cat sits on the mat."]
+CHECK_SENTENCES = [
+    "Dynamic batching merges concurrent requests into one execution.",
+    "What does Triton do?",
+    "A cat sits on the mat.",
+]
 
 
 # --8<-- [start:encoder]
@@ -43,11 +46,14 @@ class SentenceEncoder(torch.nn.Module):
         self.bert = bert
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                           token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
+        tokens = self.bert(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
+        ).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
         mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+
 # --8<-- [end:encoder]
 
 
@@ -62,8 +68,10 @@ def load() -> tuple[SentenceEncoder, Tokenizer]:
 
 def encode(tokenizer: Tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
     batch = tokenizer.encode_batch(texts)
-    return {"input_ids": np.array([e.ids for e in batch], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64)}
+    return {
+        "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),
+    }
 
 
 def export(model: SentenceEncoder, tokenizer: Tokenizer, output: Path) -> None:
@@ -72,7 +80,12 @@ def export(model: SentenceEncoder, tokenizer: Tokenizer, output: Path) -> None:
     example = tuple(torch.from_numpy(feeds[name]) for name in INPUTS)
     batch, tokens = torch.export.Dim("batch", max=1024), torch.export.Dim("tokens", max=512)
     program = torch.onnx.export(
-        model, example, input_names=INPUTS, output_names=[OUTPUT], opset_version=18, dynamo=True,
+        model,
+        example,
+        input_names=INPUTS,
+        output_names=[OUTPUT],
+        opset_version=18,
+        dynamo=True,
         dynamic_shapes={"input_ids": {0: batch, 1: tokens}, "attention_mask": {0: batch, 1: tokens}},
     )
     program.save(str(output), external_data=False)

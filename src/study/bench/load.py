@@ -48,8 +48,18 @@ async def closed_loop(send: Callable[[], Awaitable[bool]], concurrency: int, req
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     ms = np.array(latencies) * 1000
-    return LoadResult(concurrency, requests, errors, elapsed, requests / elapsed,
-                      float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(np.percentile(ms, 99)))
+    return LoadResult(
+        concurrency,
+        requests,
+        errors,
+        elapsed,
+        requests / elapsed,
+        float(np.percentile(ms, 50)),
+        float(np.percentile(ms, 95)),
+        float(np.percentile(ms, 99)),
+    )
+
+
 # --8<-- [end:closed-loop]
 
 
@@ -60,5 +70,10 @@ def machine() -> dict:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "os": platform.system(), "python": platform.python_version(),
-            "date": datetime.now(UTC).strftime("%Y-%m-%d")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "os": platform.system(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }

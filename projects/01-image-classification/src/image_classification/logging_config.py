@@ -34,6 +34,8 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
 # --8<-- [end:json]
 
 
@@ -60,6 +62,11 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            self.log.info("%s %s %d %.1fms", scope["method"], scope["path"], status,
-                          (time.perf_counter() - started) * 1000,
-                          extra={"http": {"method": scope["method"], "path": scope["path"], "status": status}})
+            self.log.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+                extra={"http": {"method": scope["method"], "path": scope["path"], "status": status}},
+            )

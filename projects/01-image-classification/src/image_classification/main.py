@@ -25,11 +25,15 @@ HTTP_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # --8<-- [start:backend]
 def model_backend(settings: Settings) -> ModelBackend:
     if settings.backend == "onnxruntime":  # the edge: the model in this process
-        return OnnxRuntimeClassifier(settings.onnx_model_path, settings.onnx_model_sha256,
-                                     settings.onnx_threads, settings.model_name)
+        return OnnxRuntimeClassifier(
+            settings.onnx_model_path, settings.onnx_model_sha256, settings.onnx_threads, settings.model_name
+        )
     # One async gRPC client for the whole process: it multiplexes every request on one channel.
-    return TritonClassifierClient(settings.triton_url, settings.model_name, settings.model_version,
-                                  settings.triton_timeout_s)
+    return TritonClassifierClient(
+        settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s
+    )
+
+
 # --8<-- [end:backend]
 
 
@@ -47,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.classifier = Classifier(backend)
         yield
         await backend.close()
+
     # --8<-- [end:lifespan]
 
     app = FastAPI(
@@ -66,4 +71,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrumentator.add(metrics.requests())
     instrumentator.instrument(app).expose(app, include_in_schema=False)
     return app
+
+
 # --8<-- [end:factory]

@@ -41,7 +41,8 @@ class OnnxRuntimeClassifier:
         feed = {self._info.input_name: batch.astype(np.float32, copy=False)}
         (logits,) = await run_in_threadpool(self._session.run, [self._info.output_name], feed)
         return Inference(logits, self.version)
-# --8<-- [end:edge-client]
+
+    # --8<-- [end:edge-client]
 
     async def model_info(self) -> ModelInfo:
         return self._info

@@ -62,6 +62,7 @@ class ModelVersions:
         config = self.client.get_model_config(self.model, as_json=True)["config"]
         config["version_policy"] = {"specific": {"versions": [int(version)]}}
         self.client.load_model(self.model, config=json.dumps(config))
+
     # --8<-- [end:serve]
 
     def top_classes(self, version: str, batch: np.ndarray) -> np.ndarray:
@@ -86,14 +87,22 @@ def roll_out(versions: ModelVersions, candidate: str, golden: list[Golden]) -> O
         versions.serve(previous)
         return Outcome(previous, False, f"version {candidate} got golden images wrong", wrong)
     return Outcome(candidate, True, f"version {candidate} got all {len(golden)} golden images right")
+
+
 # --8<-- [end:rollout]
 
 
 def load_golden(folder: Path) -> list[Golden]:
     """``<class id>-<anything>.<ext>`` files, preprocessed exactly as the service does it."""
-    return [Golden(path.name, to_model_input(decode_image(path.read_bytes(), max_pixels=40_000_000)),
-                   int(path.name.split("-", 1)[0]))
-            for path in sorted(folder.iterdir()) if path.is_file()]
+    return [
+        Golden(
+            path.name,
+            to_model_input(decode_image(path.read_bytes(), max_pixels=40_000_000)),
+            int(path.name.split("-", 1)[0]),
+        )
+        for path in sorted(folder.iterdir())
+        if path.is_file()
+    ]
 
 
 def main() -> None:

@@ -10,20 +10,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Read from environment variables prefixed ``IMGCLS_`` (e.g. ``IMGCLS_TRITON_URL``)."""
+    """Read from environment variables prefixed ``IMAGE_CLASSIFICATION_`` (e.g. ``IMAGE_CLASSIFICATION_TRITON_URL``)."""
 
-    model_config = SettingsConfigDict(env_prefix="IMGCLS_")
+    model_config = SettingsConfigDict(env_prefix="IMAGE_CLASSIFICATION_")
 
-    backend: Literal["triton", "onnxruntime"] = Field("triton", description=(
-        "triton: the model on a Triton server (the default, every deployment but the edge); "
-        "onnxruntime: the model file loaded into this process (a small box with no model server)."))
+    backend: Literal["triton", "onnxruntime"] = Field(
+        "triton",
+        description=(
+            "triton: the model on a Triton server (the default, every deployment but the edge); "
+            "onnxruntime: the model file loaded into this process (a small box with no model server)."
+        ),
+    )
     triton_url: str = Field("localhost:8001", description="Triton gRPC endpoint, host:port.")
     model_name: str = "efficientnet_lite0"
     model_version: str = Field("", description="Empty: the version Triton considers latest.")
     triton_timeout_s: float = Field(10.0, gt=0, description="Deadline for one inference call.")
     onnx_model_path: Path | None = Field(None, description="backend=onnxruntime: the model file.")
-    onnx_model_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description=(
-        "backend=onnxruntime: refuse to start unless the file has this SHA-256."))
+    onnx_model_sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description=("backend=onnxruntime: refuse to start unless the file has this SHA-256."),
+    )
     onnx_threads: int = Field(1, ge=1, description="backend=onnxruntime: threads for one inference.")
     retry_after_s: int = Field(5, ge=1, description="Retry-After sent with 503 answers.")
 

@@ -52,9 +52,7 @@ class TritonClassifierClient:
 
     async def is_ready(self) -> bool:
         try:
-            return await self._client.is_model_ready(
-                self._model_name, self._model_version, client_timeout=2.0
-            )
+            return await self._client.is_model_ready(self._model_name, self._model_version, client_timeout=2.0)
         except (InferenceServerException, grpc.aio.AioRpcError):
             return False
 
@@ -87,6 +85,7 @@ class TritonClassifierClient:
             )
         )
         return Inference(result.as_numpy(info.output_name), result.get_response().model_version)
+
     # --8<-- [end:infer]
 
     @staticmethod

@@ -21,8 +21,8 @@ class StoreUnavailable(RuntimeError):
 @dataclass
 class Job:
     id: str
-    state: str                      # queued, running, succeeded, failed, cancelled
-    priority: str                   # high or normal
+    state: str  # queued, running, succeeded, failed, cancelled
+    priority: str  # high or normal
     filename: str
     video_path: str
     threshold: float
@@ -33,9 +33,9 @@ class Job:
     webhook_url: str | None = None
     started_at: float | None = None
     finished_at: float | None = None
-    frames_total: int = 0           # an estimate (duration x fps) until the job ends
+    frames_total: int = 0  # an estimate (duration x fps) until the job ends
     frames_done: int = 0
-    deliveries: int = 0             # times a worker picked it up (>1: redelivered after a crash)
+    deliveries: int = 0  # times a worker picked it up (>1: redelivered after a crash)
     cancel_requested: bool = False
     error: str | None = None
     segments: list[dict] = field(default_factory=list)
@@ -60,6 +60,7 @@ def _wrap(method):
             return method(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise StoreUnavailable(str(exc)) from exc
+
     return call
 
 
@@ -116,6 +117,7 @@ class JobStore:
                     return job
                 except redis.WatchError:
                     continue
+
     # --8<-- [end:update]
 
     # Per-frame scores: a hash frame index -> "time,score". Written after every batch, read back

@@ -29,8 +29,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.store.redis.close()
 
-    app = FastAPI(title="Batch video moderation", version="1.0.0", lifespan=lifespan,
-                  summary="Videos in, flagged segments out: Celery jobs with priorities, progress and signed webhooks.")
+    app = FastAPI(
+        title="Batch video moderation",
+        version="1.0.0",
+        lifespan=lifespan,
+        summary="Videos in, flagged segments out: Celery jobs with priorities, progress and signed webhooks.",
+    )
     app.include_router(router)
     install_problem_handlers(app, settings.retry_after_s)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1024 * 1024)

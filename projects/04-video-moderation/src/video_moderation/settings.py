@@ -1,4 +1,4 @@
-"""Typed settings shared by the API and the workers (environment variables MOD_*)."""
+"""Typed settings shared by the API and the workers (environment variables VIDEO_MODERATION_*)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MOD_")
+    model_config = SettingsConfigDict(env_prefix="VIDEO_MODERATION_")
 
     redis_url: str = Field("redis://localhost:6379/0", description="Celery broker, results and job records.")
     triton_url: str = Field("localhost:8001", description="Triton's gRPC address.")
     model_name: str = "open_nsfw"
-    storage_dir: str = Field("/tmp/video-moderation", description="Where uploaded videos are kept; shared "
-                                                                   "by the API and the workers.")
+    storage_dir: str = Field(
+        "/tmp/video-moderation", description="Where uploaded videos are kept; shared by the API and the workers."
+    )
 
     sample_fps: float = Field(1.0, gt=0, le=30, description="Frames scored per second of video.")
     batch_size: int = Field(8, ge=1, le=32, description="Frames per Triton request.")
@@ -27,12 +28,17 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(1.0, gt=0, description="First retry delay; doubles each attempt.")
     webhook_timeout_s: float = 5.0
     webhook_allowed_networks: list[str] = Field(
-        default_factory=list, description="Networks (CIDR) a webhook may call although they are not public, "
-                                          "e.g. [\"10.0.0.0/8\"] for receivers inside your own network. "
-                                          "Public addresses are always allowed.")
+        default_factory=list,
+        description="Networks (CIDR) a webhook may call although they are not public, "
+        'e.g. ["10.0.0.0/8"] for receivers inside your own network. '
+        "Public addresses are always allowed.",
+    )
 
-    visibility_timeout_s: int = Field(300, description="A job not acknowledged this long after delivery "
-                                                        "(its worker died) is delivered again. Longer than any job.")
+    visibility_timeout_s: int = Field(
+        300,
+        description="A job not acknowledged this long after delivery "
+        "(its worker died) is delivered again. Longer than any job.",
+    )
     triton_retry_s: int = Field(5, description="A job whose Triton call failed is retried after this long.")
     retry_after_s: int = 2
     log_level: str = "INFO"

@@ -31,8 +31,9 @@ class ModerationModelClient:
         tensor = grpcclient.InferInput(INPUT, list(batch.shape), "FP32")
         tensor.set_data_from_numpy(batch.astype(np.float32, copy=False))
         try:
-            result = self._client.infer(self.model, [tensor], client_timeout=self.timeout_s,
-                                        outputs=[grpcclient.InferRequestedOutput(OUTPUT)])
+            result = self._client.infer(
+                self.model, [tensor], client_timeout=self.timeout_s, outputs=[grpcclient.InferRequestedOutput(OUTPUT)]
+            )
         except (InferenceServerException, grpc.RpcError) as exc:
             raise TritonUnavailable(str(exc)) from exc
         return result.as_numpy(OUTPUT)[:, 1]

@@ -34,6 +34,8 @@ def verify(secret: str, body: bytes, header: str, max_age_s: int = 300, now: flo
     if abs((time.time() if now is None else now) - timestamp) > max_age_s:
         return False
     return hmac.compare_digest(sign(secret, body, timestamp), header)
+
+
 # --8<-- [end:sign]
 
 
@@ -72,8 +74,9 @@ def resolve_webhook_target(url: str, allowed_networks: Sequence[str] = ()) -> li
     return list(dict.fromkeys(str(address) for address in addresses))  # in the resolver's order, once each
 
 
-def post_to_addresses(url: str, addresses: Sequence[str], body: bytes, headers: dict[str, str],
-                      timeout_s: float) -> httpx.Response:
+def post_to_addresses(
+    url: str, addresses: Sequence[str], body: bytes, headers: dict[str, str], timeout_s: float
+) -> httpx.Response:
     """POST to ``url`` over a connection to the first checked address that accepts one: the Host
     header, and for HTTPS the TLS server name and certificate check, still use the URL's host name."""
     parsed = httpx.URL(url)
@@ -82,11 +85,17 @@ def post_to_addresses(url: str, addresses: Sequence[str], body: bytes, headers: 
     with httpx.Client(timeout=timeout_s) as client:
         for address in addresses:
             try:
-                return client.request("POST", str(parsed.copy_with(host=address)), content=body,
-                                      headers={**headers, "Host": parsed.netloc.decode("ascii")},
-                                      extensions=extensions)
+                return client.request(
+                    "POST",
+                    str(parsed.copy_with(host=address)),
+                    content=body,
+                    headers={**headers, "Host": parsed.netloc.decode("ascii")},
+                    extensions=extensions,
+                )
             except httpx.ConnectError as exc:  # e.g. IPv6 first, and the receiver listens on IPv4 only
                 refused = exc
     assert refused is not None, "resolve_webhook_target returns at least one address"
     raise refused
+
+
 # --8<-- [end:ssrf]

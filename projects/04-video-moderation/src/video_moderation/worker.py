@@ -72,8 +72,13 @@ def moderate_video(self, job_id: str) -> None:
     job = store().get(job_id)
     if job is None or job.state in TERMINAL:
         return  # cancelled while queued, or already finished by an earlier delivery
-    job = store().update(job_id, unless_terminal=True, state="running",
-                         started_at=job.started_at or time.time(), deliveries=job.deliveries + 1)
+    job = store().update(
+        job_id,
+        unless_terminal=True,
+        state="running",
+        started_at=job.started_at or time.time(),
+        deliveries=job.deliveries + 1,
+    )
     if job.state != "running":
         return  # cancelled between the two reads
     done = store().scores(job_id)  # frames scored by an earlier delivery of this job are kept
@@ -100,8 +105,13 @@ def moderate_video(self, job_id: str) -> None:
         raise self.retry(countdown=settings.triton_retry_s) from None
     timeline = [done[i] for i in sorted(done)]
     segments = flagged_segments(timeline, job.threshold, 1.0 / job.sample_fps)
-    finish(job_id, "succeeded", segments=[s.__dict__ for s in segments],
-           frames_total=len(timeline), frames_done=len(timeline))
+    finish(
+        job_id,
+        "succeeded",
+        segments=[s.__dict__ for s in segments],
+        frames_total=len(timeline),
+        frames_done=len(timeline),
+    )
 
 
 def score_batch(job_id: str, frames: list, done: dict) -> bool:
@@ -110,12 +120,13 @@ def score_batch(job_id: str, frames: list, done: dict) -> bool:
     scored = [(frame.index, frame.time_s, float(score)) for frame, score in zip(frames, scores, strict=False)]
     store().add_scores(job_id, scored)
     done.update({i: (t, s) for i, t, s in scored})
-    job = store().update(job_id, frames_done=len(done),
-                         frames_total=max(store().get(job_id).frames_total, len(done)))
+    job = store().update(job_id, frames_done=len(done), frames_total=max(store().get(job_id).frames_total, len(done)))
     if job.cancel_requested:
         finish(job_id, "cancelled")
         return False
     return True
+
+
 # --8<-- [end:moderate]
 
 
@@ -132,16 +143,21 @@ def deliver_webhook(job_id: str, attempt: int) -> None:
     """POST the job's outcome, signed; on failure schedule the next attempt with a doubled delay.
     Every attempt is recorded, and visible at GET /v1/jobs/{id}/webhooks."""
     job = store().get(job_id)
-    body = json.dumps({"job_id": job.id, "state": job.state, "segments": job.segments,
-                       "error": job.error, "frames": job.frames_done}).encode()
+    body = json.dumps(
+        {"job_id": job.id, "state": job.state, "segments": job.segments, "error": job.error, "frames": job.frames_done}
+    ).encode()
     record = {"attempt": attempt, "at": time.time()}
     refused = False
     try:
         # Checked again at every attempt: the name may resolve elsewhere now than at submission.
         addresses = resolve_webhook_target(job.webhook_url, settings.webhook_allowed_networks)
-        response = post_to_addresses(job.webhook_url, addresses, body, timeout_s=settings.webhook_timeout_s,
-                                   headers={"Content-Type": "application/json",
-                                            SIGNATURE_HEADER: sign(settings.webhook_secret, body)})
+        response = post_to_addresses(
+            job.webhook_url,
+            addresses,
+            body,
+            timeout_s=settings.webhook_timeout_s,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(settings.webhook_secret, body)},
+        )
         record.update(status_code=response.status_code, delivered=response.is_success)
     except WebhookTargetRefused as exc:
         refused = True  # never retried: the target is not one this service calls
@@ -153,4 +169,6 @@ def deliver_webhook(job_id: str, attempt: int) -> None:
     store().record_webhook_attempt(job_id, record)
     if retry:
         deliver_webhook.apply_async((job_id, attempt + 1), queue="webhooks", countdown=record["retry_in_s"])
+
+
 # --8<-- [end:webhook]

@@ -12,7 +12,9 @@ class TritonPythonModel:
         for request in requests:
             crops = pb_utils.get_input_tensor_by_name(request, "image").as_numpy()  # N, 224, 224, 3
             tensor = ((crops.astype(np.float32) - 127.0) / 128.0).transpose(0, 3, 1, 2)
-            responses.append(pb_utils.InferenceResponse(
-                output_tensors=[pb_utils.Tensor("input", np.ascontiguousarray(tensor))]))
+            responses.append(
+                pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor("input", np.ascontiguousarray(tensor))])
+            )
         return responses
+
     # --8<-- [end:execute]

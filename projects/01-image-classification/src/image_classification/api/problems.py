@@ -30,14 +30,21 @@ class Problem(Exception):
 def problem_response(
     request: Request, status: int, slug: str, title: str, detail: str, headers: dict | None = None, **extra
 ) -> JSONResponse:
-    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail,
-            "instance": request.url.path, **extra}
+    body = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def backend_unavailable(retry_after_s: int, detail: str) -> Problem:
-    return Problem(503, "backend-unavailable", "Inference backend unavailable", detail,
-                   headers={"Retry-After": str(retry_after_s)})
+    return Problem(
+        503, "backend-unavailable", "Inference backend unavailable", detail, headers={"Retry-After": str(retry_after_s)}
+    )
 
 
 def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
@@ -60,24 +67,32 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
         log.warning("triton unavailable: %s", exc)
         problem = backend_unavailable(retry_after_s, "Triton cannot serve the model right now; retry later.")
         return await on_problem(request, problem)
+
     # --8<-- [end:unavailable]
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError):
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        return problem_response(request, 422, "validation-error", "Request validation failed",
-                                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors),
-                                errors=errors)
+        return problem_response(
+            request,
+            422,
+            "validation-error",
+            "Request validation failed",
+            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors),
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException):
         slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
-            exc.status_code, "http-error")
+            exc.status_code, "http-error"
+        )
         title = HTTPStatus(exc.status_code).phrase
         return problem_response(request, exc.status_code, slug, title, str(exc.detail), exc.headers)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception):
         log.exception("unhandled error")
-        return problem_response(request, 500, "internal-error", "Internal error",
-                                "The service failed on this request; it has been logged.")
+        return problem_response(
+            request, 500, "internal-error", "Internal error", "The service failed on this request; it has been logged."
+        )

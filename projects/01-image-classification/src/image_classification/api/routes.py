@@ -26,7 +26,12 @@ from image_classification.services.preprocessing import decode_image
 from image_classification.settings import Settings
 
 ACCEPTED_CONTENT_TYPES = {
-    "image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif", "image/tiff",
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/bmp",
+    "image/gif",
+    "image/tiff",
     "application/octet-stream",  # clients that do not label the part; the decoder decides
 }
 ERRORS = {
@@ -47,11 +52,19 @@ async def read_image(upload: UploadFile, settings: Settings) -> Image.Image:
     """Check type and size of one uploaded part, then decode it off the event loop."""
     content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
     if content_type not in ACCEPTED_CONTENT_TYPES:
-        raise Problem(415, "unsupported-media-type", "Unsupported media type",
-                      f"{content_type!r} is not a supported image type: send JPEG, PNG, WebP, BMP, GIF or TIFF.")
+        raise Problem(
+            415,
+            "unsupported-media-type",
+            "Unsupported media type",
+            f"{content_type!r} is not a supported image type: send JPEG, PNG, WebP, BMP, GIF or TIFF.",
+        )
     if upload.size is not None and upload.size > settings.max_upload_bytes:
-        raise Problem(413, "payload-too-large", "Payload too large",
-                      f"{upload.filename or 'the file'} is larger than the {settings.max_upload_bytes} bytes accepted.")
+        raise Problem(
+            413,
+            "payload-too-large",
+            "Payload too large",
+            f"{upload.filename or 'the file'} is larger than the {settings.max_upload_bytes} bytes accepted.",
+        )
     data = await upload.read()
     return await run_in_threadpool(decode_image, data, settings.max_image_pixels)
 
@@ -61,8 +74,12 @@ def predictions(scores) -> list[Prediction]:
 
 
 def timings(result: Classification, decode_ms: float, started: float) -> Timings:
-    return Timings(decode_ms=decode_ms, preprocess_ms=result.preprocess_ms,
-                   inference_ms=result.inference_ms, total_ms=(time.perf_counter() - started) * 1000)
+    return Timings(
+        decode_ms=decode_ms,
+        preprocess_ms=result.preprocess_ms,
+        inference_ms=result.inference_ms,
+        total_ms=(time.perf_counter() - started) * 1000,
+    )
 
 
 # --8<-- [start:classify-route]
@@ -83,6 +100,8 @@ async def classify(
         predictions=predictions(result.predictions[0]),
         timings=timings(result, decode_ms, started),
     )
+
+
 # --8<-- [end:classify-route]
 
 
@@ -95,16 +114,22 @@ async def classify_batch(
 ) -> BatchClassifyResponse:
     """Classify several images in one Triton call (they travel as one batch)."""
     if len(images) > settings.max_batch_images:
-        raise Problem(422, "too-many-images", "Too many images",
-                      f"{len(images)} images sent; at most {settings.max_batch_images} per request.")
+        raise Problem(
+            422,
+            "too-many-images",
+            "Too many images",
+            f"{len(images)} images sent; at most {settings.max_batch_images} per request.",
+        )
     started = time.perf_counter()
     decoded = [await read_image(upload, settings) for upload in images]
     decode_ms = (time.perf_counter() - started) * 1000
     result = await classifier.classify(decoded, top_k)
     return BatchClassifyResponse(
         model=ModelRef(name=result.model_name, version=result.model_version),
-        results=[ImageResult(filename=upload.filename, predictions=predictions(scores))
-                 for upload, scores in zip(images, result.predictions, strict=True)],
+        results=[
+            ImageResult(filename=upload.filename, predictions=predictions(scores))
+            for upload, scores in zip(images, result.predictions, strict=True)
+        ],
         timings=timings(result, decode_ms, started),
     )
 
@@ -115,8 +140,7 @@ async def live() -> HealthStatus:
     return HealthStatus(status="ok")
 
 
-@router.get("/health/ready", response_model=HealthStatus, tags=["health"],
-            responses={503: ERRORS[503]})
+@router.get("/health/ready", response_model=HealthStatus, tags=["health"], responses={503: ERRORS[503]})
 async def ready(backend: BackendDep, settings: SettingsDep) -> HealthStatus:
     """Ready only when Triton reports the model ready to serve (in-process: once it is loaded)."""
     if not await backend.is_ready():

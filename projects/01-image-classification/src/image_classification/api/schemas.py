@@ -39,11 +39,17 @@ class Answer(BaseModel):
 class ClassifyResponse(Answer):
     predictions: list[Prediction]
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "model": {"name": "efficientnet_lite0", "version": "1"},
-        "predictions": PREDICTION_EXAMPLE,
-        "timings": {"decode_ms": 2.1, "preprocess_ms": 3.4, "inference_ms": 21.7, "total_ms": 27.9},
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "model": {"name": "efficientnet_lite0", "version": "1"},
+                    "predictions": PREDICTION_EXAMPLE,
+                    "timings": {"decode_ms": 2.1, "preprocess_ms": 3.4, "inference_ms": 21.7, "total_ms": 27.9},
+                }
+            ]
+        }
+    }
 
 
 class ImageResult(BaseModel):
@@ -54,13 +60,23 @@ class ImageResult(BaseModel):
 class BatchClassifyResponse(Answer):
     results: list[ImageResult]
 
-    model_config = {"json_schema_extra": {"examples": [{
-        "model": {"name": "efficientnet_lite0", "version": "1"},
-        "results": [{"filename": "chelsea.jpg", "predictions": PREDICTION_EXAMPLE[:1]},
-                    {"filename": "coffee.jpg",
-                     "predictions": [{"class_id": 967, "label": "espresso", "score": 0.71}]}],
-        "timings": {"decode_ms": 4.0, "preprocess_ms": 6.9, "inference_ms": 38.2, "total_ms": 49.6},
-    }]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "model": {"name": "efficientnet_lite0", "version": "1"},
+                    "results": [
+                        {"filename": "chelsea.jpg", "predictions": PREDICTION_EXAMPLE[:1]},
+                        {
+                            "filename": "coffee.jpg",
+                            "predictions": [{"class_id": 967, "label": "espresso", "score": 0.71}],
+                        },
+                    ],
+                    "timings": {"decode_ms": 4.0, "preprocess_ms": 6.9, "inference_ms": 38.2, "total_ms": 49.6},
+                }
+            ]
+        }
+    }
 
 
 class ProblemDetails(BaseModel):

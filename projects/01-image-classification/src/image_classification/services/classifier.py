@@ -43,6 +43,8 @@ def top_k(probabilities: np.ndarray, k: int) -> list[ClassScore]:
     labels = imagenet_labels()
     best = np.argsort(probabilities)[::-1][:k]
     return [ClassScore(int(i), labels[i], float(probabilities[i])) for i in best]
+
+
 # --8<-- [end:postprocess]
 
 
@@ -84,4 +86,5 @@ class Classifier:
             preprocess_ms=(preprocessed - started) * 1000,
             inference_ms=(inferred - preprocessed) * 1000,
         )
+
     # --8<-- [end:classify]

@@ -63,4 +63,6 @@ def to_model_input(image: Image.Image) -> np.ndarray:
     """The crop as the model takes it: CHW float32 scaled as (x - 127) / 128."""
     pixels = center_crop(image).astype(np.float32)  # HWC, 0..255
     return ((pixels - 127.0) / 128.0).transpose(2, 0, 1).copy()  # CHW
+
+
 # --8<-- [end:preprocess]

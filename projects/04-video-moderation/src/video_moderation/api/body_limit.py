@@ -42,12 +42,24 @@ class BodySizeLimitMiddleware:
         return f"The request body is larger than the {self.max_bytes} bytes accepted."
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = json.dumps({
-            "type": "/problems/payload-too-large", "title": "Payload too large", "status": 413,
-            "detail": self._detail(),
-            "instance": scope["path"],
-        }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        body = json.dumps(
+            {
+                "type": "/problems/payload-too-large",
+                "title": "Payload too large",
+                "status": 413,
+                "detail": self._detail(),
+                "instance": scope["path"],
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

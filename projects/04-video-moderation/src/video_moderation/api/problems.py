@@ -22,8 +22,14 @@ class Problem(Exception):
 
 
 def problem(status: int, slug: str, detail: str, instance: str, headers: dict | None = None, **extra):
-    body = {"type": f"/problems/{slug}", "title": HTTPStatus(status).phrase, "status": status,
-            "detail": detail, "instance": instance, **extra}
+    body = {
+        "type": f"/problems/{slug}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
@@ -37,8 +43,13 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
     @app.exception_handler(StoreUnavailable)
     async def on_store_down(request: Request, exc: StoreUnavailable):
         log.warning("Redis unavailable: %s", exc)
-        return problem(503, "queue-unavailable", "the job queue (Redis) cannot be reached; nothing was "
-                       "accepted; retry later", request.url.path, retry)
+        return problem(
+            503,
+            "queue-unavailable",
+            "the job queue (Redis) cannot be reached; nothing was accepted; retry later",
+            request.url.path,
+            retry,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError):
@@ -48,12 +59,14 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException):
-        slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(exc.status_code,
-                                                                                            "http-error")
+        slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
+            exc.status_code, "http-error"
+        )
         return problem(exc.status_code, slug, str(exc.detail), request.url.path, exc.headers)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception):
         log.exception("unhandled error")
-        return problem(500, "internal-error", "the service failed on this request; it has been logged",
-                       request.url.path)
+        return problem(
+            500, "internal-error", "the service failed on this request; it has been logged", request.url.path
+        )

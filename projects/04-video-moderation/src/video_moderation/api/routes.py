@@ -29,8 +29,14 @@ from video_moderation.worker import moderate_video
 router = APIRouter()
 PROBLEM = {"content": {"application/problem+json": {}}}
 JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="As returned by POST /v1/jobs.")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
-                                              description="Same key again: the same job, not a new one.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
+        description="Same key again: the same job, not a new one.",
+    ),
+]
 
 
 def get_settings(request: Request) -> Settings:
@@ -66,12 +72,24 @@ async def save_upload(upload: UploadFile, target: Path, limit: int) -> None:
 
 
 # --8<-- [start:submit]
-@router.post("/v1/jobs", status_code=202, response_model=JobOut, tags=["jobs"], responses={
-    200: {"description": "A job with this Idempotency-Key exists: that job.", "model": JobOut},
-    413: PROBLEM, 422: PROBLEM, 503: PROBLEM})
+@router.post(
+    "/v1/jobs",
+    status_code=202,
+    response_model=JobOut,
+    tags=["jobs"],
+    responses={
+        200: {"description": "A job with this Idempotency-Key exists: that job.", "model": JobOut},
+        413: PROBLEM,
+        422: PROBLEM,
+        503: PROBLEM,
+    },
+)
 async def submit_job(
     video: Annotated[UploadFile, File(description="The video (any container/codec FFmpeg reads).")],
-    settings: SettingsDep, store: StoreDep, response: Response, idempotency_key: IdempotencyKey = None,
+    settings: SettingsDep,
+    store: StoreDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
     priority: Annotated[Literal["high", "normal"], Form()] = "normal",
     webhook_url: Annotated[HttpUrl | None, Form(description="POSTed, signed, when the job ends.")] = None,
     threshold: Annotated[float | None, Form(ge=0, le=1, description="Flag frames scoring at least this.")] = None,
@@ -91,10 +109,19 @@ async def submit_job(
         info = await run_in_threadpool(probe, path)  # header only: limits are checked before accepting
         if info.duration_s > settings.max_duration_s:
             raise Problem(422, "video-too-long", f"{info.duration_s:.0f} s; at most {settings.max_duration_s:.0f} s")
-        job = Job(id=job_id, state="queued", priority=priority, filename=(video.filename or "video")[:200],
-                  video_path=str(path), threshold=settings.threshold if threshold is None else threshold,
-                  sample_fps=settings.sample_fps, batch_size=settings.batch_size, duration_s=info.duration_s,
-                  created_at=time.time(), webhook_url=str(webhook_url) if webhook_url else None)
+        job = Job(
+            id=job_id,
+            state="queued",
+            priority=priority,
+            filename=(video.filename or "video")[:200],
+            video_path=str(path),
+            threshold=settings.threshold if threshold is None else threshold,
+            sample_fps=settings.sample_fps,
+            batch_size=settings.batch_size,
+            duration_s=info.duration_s,
+            created_at=time.time(),
+            webhook_url=str(webhook_url) if webhook_url else None,
+        )
         job, created = await run_in_threadpool(store.create, job, idempotency_key)
         if not created:
             path.unlink(missing_ok=True)
@@ -112,6 +139,8 @@ async def submit_job(
     metrics.JOBS_SUBMITTED.labels(priority).inc()
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return JobOut.of(job)
+
+
 # --8<-- [end:submit]
 
 
@@ -127,9 +156,14 @@ def get_job(job_id: JobId, store: StoreDep) -> JobOut:
     return JobOut.of(find(store, job_id))
 
 
-@router.get("/v1/jobs/{job_id}/events", tags=["jobs"], responses={
-    200: {"description": "`text/event-stream`: a `progress` event whenever it changes, then one `end`."},
-    404: PROBLEM})
+@router.get(
+    "/v1/jobs/{job_id}/events",
+    tags=["jobs"],
+    responses={
+        200: {"description": "`text/event-stream`: a `progress` event whenever it changes, then one `end`."},
+        404: PROBLEM,
+    },
+)
 async def job_events(job_id: JobId, store: StoreDep) -> EventSourceResponse:
     """Follow a job live: progress as it moves, then the final record."""
     await run_in_threadpool(find, store, job_id)
@@ -150,8 +184,9 @@ async def job_events(job_id: JobId, store: StoreDep) -> EventSourceResponse:
     return EventSourceResponse(events(), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@router.delete("/v1/jobs/{job_id}", status_code=202, response_model=JobOut, tags=["jobs"],
-               responses={404: PROBLEM, 409: PROBLEM})
+@router.delete(
+    "/v1/jobs/{job_id}", status_code=202, response_model=JobOut, tags=["jobs"], responses={404: PROBLEM, 409: PROBLEM}
+)
 def cancel_job(job_id: JobId, store: StoreDep) -> JobOut:
     """Cancel a queued job at once, or a running one at its next batch of frames."""
     job = find(store, job_id)
@@ -171,8 +206,9 @@ def frame_scores(job_id: JobId, store: StoreDep) -> FrameScores:
     """The score of every sampled frame so far, in time order: what the segments were made from."""
     find(store, job_id)
     scores = store.scores(job_id)
-    return FrameScores(job_id=job_id, frames=[{"index": i, "time_s": scores[i][0], "score": scores[i][1]}
-                                              for i in sorted(scores)])
+    return FrameScores(
+        job_id=job_id, frames=[{"index": i, "time_s": scores[i][0], "score": scores[i][1]} for i in sorted(scores)]
+    )
 
 
 @router.get("/v1/jobs/{job_id}/webhooks", response_model=WebhookAttempts, tags=["jobs"], responses={404: PROBLEM})
@@ -195,6 +231,7 @@ def ready(store: StoreDep, settings: SettingsDep) -> HealthStatus:
     except StoreUnavailable:
         raise Problem(503, "not-ready", "Redis not reachable", {"Retry-After": str(settings.retry_after_s)}) from None
     if shutil.disk_usage(settings.storage_dir).free < settings.max_upload_bytes:
-        raise Problem(503, "not-ready", "not enough disk for one more upload",
-                      {"Retry-After": str(settings.retry_after_s)})
+        raise Problem(
+            503, "not-ready", "not enough disk for one more upload", {"Retry-After": str(settings.retry_after_s)}
+        )
     return HealthStatus(status="ready")

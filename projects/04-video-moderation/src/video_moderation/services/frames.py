@@ -29,8 +29,8 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    index: int      # position among the sampled frames
-    time_s: float   # timestamp in the video
+    index: int  # position among the sampled frames
+    time_s: float  # timestamp in the video
     image: Image.Image
 
 
@@ -71,6 +71,8 @@ def sample_frames(path: Path, fps: float) -> Iterator[Frame]:
                     next_tick += interval
     except av.FFmpegError as exc:
         raise UnreadableVideo(f"decoding failed after {index} sampled frames: {exc}") from exc
+
+
 # --8<-- [end:sample]
 
 
@@ -85,6 +87,8 @@ def preprocess(image: Image.Image) -> np.ndarray:
     buffer.seek(0)
     pixels = np.asarray(Image.open(buffer).convert("RGB"), dtype=np.float32)
     top = (RESIZE - CROP) // 2
-    crop = pixels[top:top + CROP, top:top + CROP, :]
+    crop = pixels[top : top + CROP, top : top + CROP, :]
     return np.ascontiguousarray(crop[:, :, ::-1] - BGR_MEAN)
+
+
 # --8<-- [end:preprocess]

@@ -29,4 +29,6 @@ def flagged_segments(scores: list[tuple[float, float]], threshold: float, interv
             segments.append(Segment(current[0][0], round(current[-1][0] + interval_s, 3), round(peak, 4), peak_at))
             current = []
     return segments
+
+
 # --8<-- [end:segments]

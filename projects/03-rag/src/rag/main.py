@@ -1,0 +1,65 @@
+"""The app factory: ``uvicorn --factory rag.main:create_app``."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
+
+from rag.api.body_limit import BodySizeLimitMiddleware
+from rag.api.problems import install_problem_handlers
+from rag.api.routes import router
+from rag.embedding_client import EmbeddingClient
+from rag.llm_client import LLMClient
+from rag.logging_config import AccessLogMiddleware, configure_logging
+from rag.services.agent import Agent
+from rag.services.answering import Answerer
+from rag.services.ingestion import Ingestion
+from rag.settings import Settings
+from rag.tracing import Tracing
+from rag.vector_store import VectorStore
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    tracing = Tracing(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        embedder = EmbeddingClient(
+            settings.triton_url, settings.embedding_model, settings.tokenizer_file, settings.backend_timeout_s
+        )
+        store = VectorStore(settings.milvus_uri, settings.collection, settings.backend_timeout_s)
+        llm = LLMClient(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
+        app.state.settings = settings
+        app.state.answerer = Answerer(
+            embedder, store, llm, settings.min_relevance, settings.answer_max_tokens, tracing.tracer
+        )
+        app.state.agent = Agent(app.state.answerer, llm, settings.llm_structured_output, settings.agent_search_k)
+        app.state.ingestion = Ingestion(embedder, store, settings.chunk_tokens, settings.chunk_overlap_tokens)
+        yield
+        await embedder.close()
+        await llm.close()
+        store.close()
+        tracing.shutdown()
+
+    app = FastAPI(
+        title="Ask the course",
+        version="1.0.0",
+        lifespan=lifespan,
+        summary="Questions about the course answered from its own pages, with citations.",
+    )
+    app.include_router(router)
+    install_problem_handlers(app, settings.retry_after_s)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_document_bytes + 64 * 1024)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
+    instrumentator.add(metrics.latency(should_include_status=True))
+    instrumentator.add(metrics.requests())
+    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    tracing.instrument(app)
+    return app
