@@ -85,9 +85,10 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     assert down.status_code == 503
     assert down.headers["content-type"].startswith("application/problem+json")
     assert down.headers["Retry-After"] == "5"
-    assert down.json()["type"] == "/problems/backend-unavailable"
+    assert down.json()["type"] == "/problems/backend-unavailable" and down.json()["backend"] == "triton"
     ready = httpx.get(f"{url}/health/ready")
     assert ready.status_code == 503 and ready.headers["Retry-After"] == "5"
+    assert ready.json()["type"] == "/problems/not-ready"
     assert httpx.get(f"{url}/health/live").status_code == 200  # the API itself is alive
     # Each 503 for a classification was counted, and nothing else was.
     assert (

@@ -38,7 +38,7 @@ def test_max_tokens_over_the_limit(client):
 
 
 def test_message_too_long(client):
-    assert_problem(client.post("/v1/conversations/c-1/messages", json={"content": "x" * 5000}), 413, "message-too-long")
+    assert_problem(client.post("/v1/conversations/c-1/messages", json={"content": "x" * 5000}), 413, "text-too-long")
 
 
 def test_body_over_the_limit_is_refused_before_it_is_read(client):
@@ -80,8 +80,8 @@ def test_not_json_and_wrong_content_type(client):
 
 
 def test_unknown_conversation_and_routes(client):
-    assert_problem(client.get("/v1/conversations/never-seen-this-one"), 404, "conversation-not-found")
-    assert_problem(client.delete("/v1/conversations/never-seen-this-one"), 404, "conversation-not-found")
+    assert_problem(client.get("/v1/conversations/never-seen-this-one"), 404, "not-found")
+    assert_problem(client.delete("/v1/conversations/never-seen-this-one"), 404, "not-found")
     assert_problem(client.get("/v1/nothing"), 404, "not-found")
     assert_problem(client.put("/v1/conversations/c-1/messages"), 405, "method-not-allowed")
 

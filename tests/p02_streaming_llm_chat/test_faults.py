@@ -9,6 +9,8 @@ import httpx
 import pytest
 from study.local.streaming_llm_chat.stack import Stack, running_stack
 
+from problem_details import assert_backend_unavailable
+
 
 @pytest.fixture(scope="module")
 def own_stack(tmp_path_factory, base_url_option) -> Iterator[Stack]:
@@ -35,16 +37,10 @@ def recovers(url: str, timeout_s: float = 60) -> bool:
     return False
 
 
-def assert_unavailable(response: httpx.Response, slug: str) -> None:
-    assert response.status_code == 503, response.text
-    assert response.headers["Retry-After"] == "2"
-    assert response.json()["type"] == f"/problems/{slug}"
-
-
 def test_llm_server_down_gives_503_and_recovers(own_stack):
     assert send(own_stack.url).status_code == 200
     own_stack.llm.kill()
-    assert_unavailable(send(own_stack.url), "llm-unavailable")
+    assert_backend_unavailable(send(own_stack.url), "llm", retry_after_s=2)
     ready = httpx.get(f"{own_stack.url}/health/ready")
     assert ready.status_code == 503 and "LLM server" in ready.json()["detail"]
     # The user's message was accepted before the LLM failed: it is kept, not lost.
@@ -55,8 +51,8 @@ def test_llm_server_down_gives_503_and_recovers(own_stack):
 
 def test_redis_down_gives_503_and_recovers(own_stack):
     own_stack.redis.kill()
-    assert_unavailable(send(own_stack.url, "redis-gone"), "history-unavailable")
-    assert_unavailable(httpx.get(f"{own_stack.url}/v1/conversations/redis-gone"), "history-unavailable")
+    assert_backend_unavailable(send(own_stack.url, "redis-gone"), "redis", retry_after_s=2)
+    assert_backend_unavailable(httpx.get(f"{own_stack.url}/v1/conversations/redis-gone"), "redis", retry_after_s=2)
     assert httpx.get(f"{own_stack.url}/health/live").status_code == 200
     own_stack.redis.start()  # same port, empty: Redis here keeps nothing on disk
     assert recovers(own_stack.url)

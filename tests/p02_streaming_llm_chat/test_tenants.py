@@ -121,8 +121,8 @@ def test_no_key_or_an_unknown_key_is_401_and_health_needs_none(tenant_service):
 def test_tenants_cannot_see_or_touch_each_others_conversations(tenant_service):
     with as_tenant(tenant_service, "acme") as acme, as_tenant(tenant_service, "initech") as initech:
         assert say(acme, "support", "My order is late.").status_code == 200
-        assert_problem(initech.get("/v1/conversations/support"), 404, "conversation-not-found")
-        assert_problem(initech.delete("/v1/conversations/support"), 404, "conversation-not-found")
+        assert_problem(initech.get("/v1/conversations/support"), 404, "not-found")
+        assert_problem(initech.delete("/v1/conversations/support"), 404, "not-found")
 
         assert say(initech, "support", "Where is my invoice?").status_code == 200  # the same id, its own
         mine = [m["content"] for m in initech.get("/v1/conversations/support").json()["messages"]]

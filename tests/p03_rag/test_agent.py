@@ -10,7 +10,7 @@ import httpx
 import pytest
 from study.local.rag.stack import Stack
 
-from problem_details import assert_problem
+from problem_details import assert_backend_unavailable, assert_problem
 from rag.services.agent import TOOLS, parse_step, step_schema
 from study.metrics_page import metric_total
 
@@ -74,7 +74,7 @@ def test_bad_agent_requests_are_problems(base_url):
     assert_problem(agent(base_url, max_steps=99), 422, "too-many-steps")
     assert_problem(agent(base_url, ""), 422, "validation-error")
     assert_problem(agent(base_url, tools=["shell"]), 422, "validation-error")
-    assert_problem(agent(base_url, "why? " * 300), 413, "question-too-long")
+    assert_problem(agent(base_url, "why? " * 300), 413, "text-too-long")
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_the_llm_down_is_503_for_the_agent(stack, base_url_option):
     stack.llm.kill()
     try:
         response = agent(stack.url, max_steps=2)
-        assert_problem(response, 503, "llm-unavailable")
+        assert_backend_unavailable(response, "llm")
         assert response.headers["Retry-After"] == "2"
     finally:
         stack.llm.start()

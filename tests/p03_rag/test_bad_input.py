@@ -36,7 +36,7 @@ def test_not_json_and_too_long(client: httpx.Client):
         422,
         "validation-error",
     )
-    assert_problem(client.post("/v1/ask", json={"question": "why? " * 400}), 413, "question-too-long")
+    assert_problem(client.post("/v1/ask", json={"question": "why? " * 400}), 413, "text-too-long")
 
 
 def test_oversized_body_is_refused_before_it_is_read(client: httpx.Client):
@@ -65,12 +65,12 @@ def test_injection_text_is_just_text(client: httpx.Client):
     [
         ("empty.md", b"", "text/markdown", 422, "empty-document"),
         ("blank.md", b"  \n\n \t\n", "text/markdown", 422, "empty-document"),
-        ("photo.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "text/markdown", 415, "not-text"),
-        ("latin1.txt", "café crème".encode("latin-1"), "text/plain", 415, "not-text"),
-        ("nul.txt", b"text\x00more", "text/plain", 415, "not-text"),
-        ("report.pdf", b"%PDF-1.7 ...", "application/pdf", 415, "unsupported-document-type"),
-        ("notes.md", b"# hi\n\ntext", "image/png", 415, "unsupported-document-type"),
-        ("noextension", b"# hi\n\ntext", "text/plain", 415, "unsupported-document-type"),
+        ("photo.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "text/markdown", 415, "unsupported-media-type"),
+        ("latin1.txt", "café crème".encode("latin-1"), "text/plain", 415, "unsupported-media-type"),
+        ("nul.txt", b"text\x00more", "text/plain", 415, "unsupported-media-type"),
+        ("report.pdf", b"%PDF-1.7 ...", "application/pdf", 415, "unsupported-media-type"),
+        ("notes.md", b"# hi\n\ntext", "image/png", 415, "unsupported-media-type"),
+        ("noextension", b"# hi\n\ntext", "text/plain", 415, "unsupported-media-type"),
         ("../../etc/passwd.md", b"# hi\n\ntext", "text/markdown", 422, "invalid-document-name"),
         ("white space.md", b"# hi\n\ntext", "text/markdown", 422, "invalid-document-name"),
         (".hidden.md", b"# hi\n\ntext", "text/markdown", 422, "invalid-document-name"),
@@ -84,7 +84,7 @@ def test_bad_documents(client: httpx.Client, name, content, content_type, status
 def test_document_over_the_size_limit(client: httpx.Client):
     big = ("# Big\n\n" + "word " * 106_000).encode()  # 530 kB: over 512 KiB, within the body limit
     assert_problem(
-        client.post("/v1/documents", files={"file": ("big.md", big, "text/markdown")}), 413, "document-too-large"
+        client.post("/v1/documents", files={"file": ("big.md", big, "text/markdown")}), 413, "payload-too-large"
     )
     huge = b"word " * 400_000  # 2 MB: refused by the body limit before it is read
     assert_problem(
@@ -100,7 +100,7 @@ def test_upload_without_a_file(client: httpx.Client):
 def test_unknown_routes_and_methods(client: httpx.Client):
     assert_problem(client.get("/v1/nothing"), 404, "not-found")
     assert_problem(client.put("/v1/ask", json={"question": QUESTION}), 405, "method-not-allowed")
-    assert_problem(client.delete("/v1/documents/uploads/never-uploaded.md"), 404, "document-not-found")
+    assert_problem(client.delete("/v1/documents/uploads/never-uploaded.md"), 404, "not-found")
 
 
 def test_still_serving_after_all_that(client: httpx.Client):

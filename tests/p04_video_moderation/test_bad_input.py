@@ -80,7 +80,7 @@ def test_too_long_and_too_large(client: httpx.Client, tmp_path):
     long_video = make_video(tmp_path / "long.mp4", [("coffee", 130)], fps=1, size=(64, 48))
     assert_problem(submit(client, long_video), 422, "video-too-long")  # the tests' limit: 120 s
     big = client.post("/v1/jobs", files={"video": ("big.mp4", b"\x00" * (5 * 1024 * 1024 + 1), "video/mp4")})
-    assert_problem(big, 413, "video-too-large")  # the tests' limit: 5 MiB
+    assert_problem(big, 413, "payload-too-large")  # the tests' limit: 5 MiB
     huge = client.post("/v1/jobs", files={"video": ("huge.mp4", b"\x00" * (8 * 1024 * 1024), "video/mp4")})
     assert_problem(huge, 413)
 

@@ -44,7 +44,7 @@ class AccessLogMiddleware:
 
     def __init__(self, app):
         self.app = app
-        self.log = logging.getLogger("image_classification.access")
+        self.log = logging.getLogger(f"{__package__}.access")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -10,6 +10,7 @@ import time
 from asgi_correlation_id import CorrelationIdFilter
 
 
+# --8<-- [start:json]
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -35,12 +36,15 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
 
 
+# --8<-- [end:json]
+
+
 class AccessLogMiddleware:
     """One JSON line per request: method, path, status and duration (uvicorn's access log is off)."""
 
     def __init__(self, app):
         self.app = app
-        self.log = logging.getLogger("video_moderation.access")
+        self.log = logging.getLogger(f"{__package__}.access")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

@@ -10,7 +10,7 @@ from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from image_classification.api.deps import BackendDep, ClassifierDep, SettingsDep
-from image_classification.api.problems import Problem, backend_unavailable
+from image_classification.api.problem_details import Problem, not_ready, problem_doc
 from image_classification.api.schemas import (
     BatchClassifyResponse,
     ClassifyResponse,
@@ -18,7 +18,6 @@ from image_classification.api.schemas import (
     ImageResult,
     ModelRef,
     Prediction,
-    ProblemDetails,
     Timings,
 )
 from image_classification.services.classifier import Classification
@@ -35,7 +34,7 @@ ACCEPTED_CONTENT_TYPES = {
     "application/octet-stream",  # clients that do not label the part; the decoder decides
 }
 ERRORS = {
-    status: {"model": ProblemDetails, "content": {"application/problem+json": {}}, "description": text}
+    status: problem_doc(text)
     for status, text in [
         (413, "The upload is too large (bytes or pixels)."),
         (415, "The file is not labelled as a supported image type."),
@@ -55,14 +54,12 @@ async def read_image(upload: UploadFile, settings: Settings) -> Image.Image:
         raise Problem(
             415,
             "unsupported-media-type",
-            "Unsupported media type",
             f"{content_type!r} is not a supported image type: send JPEG, PNG, WebP, BMP, GIF or TIFF.",
         )
     if upload.size is not None and upload.size > settings.max_upload_bytes:
         raise Problem(
             413,
             "payload-too-large",
-            "Payload too large",
             f"{upload.filename or 'the file'} is larger than the {settings.max_upload_bytes} bytes accepted.",
         )
     data = await upload.read()
@@ -117,7 +114,6 @@ async def classify_batch(
         raise Problem(
             422,
             "too-many-images",
-            "Too many images",
             f"{len(images)} images sent; at most {settings.max_batch_images} per request.",
         )
     started = time.perf_counter()
@@ -144,5 +140,5 @@ async def live() -> HealthStatus:
 async def ready(backend: BackendDep, settings: SettingsDep) -> HealthStatus:
     """Ready only when Triton reports the model ready to serve (in-process: once it is loaded)."""
     if not await backend.is_ready():
-        raise backend_unavailable(settings.retry_after_s, f"model {settings.model_name!r} is not ready on Triton")
+        raise not_ready([f"model {settings.model_name!r} on Triton"], settings.retry_after_s)
     return HealthStatus(status="ready")

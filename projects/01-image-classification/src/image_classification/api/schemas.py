@@ -79,15 +79,5 @@ class BatchClassifyResponse(Answer):
     }
 
 
-class ProblemDetails(BaseModel):
-    """RFC 9457 problem details, the body of every error answer."""
-
-    type: str = Field(examples=["/problems/invalid-image"])
-    title: str = Field(examples=["Invalid image"])
-    status: int = Field(examples=[422])
-    detail: str = Field(examples=["the file is not an image this service can read"])
-    instance: str = Field(examples=["/v1/classify"])
-
-
 class HealthStatus(BaseModel):
     status: str = Field(examples=["ok"])

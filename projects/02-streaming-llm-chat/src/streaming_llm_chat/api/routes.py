@@ -9,25 +9,22 @@ from fastapi import APIRouter, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from streaming_llm_chat.api.deps import ChatDep, ConversationId, SettingsDep, TenantDep
-from streaming_llm_chat.api.problems import Problem
+from streaming_llm_chat.api.problem_details import PROBLEM, Problem, not_ready, problem_doc
 from streaming_llm_chat.api.schemas import Conversation, HealthStatus, MessageIn, Reply, StoredMessage
 from streaming_llm_chat.llm_client import LLMUnavailable
 from streaming_llm_chat.services.chat import Turn
 from streaming_llm_chat.services.tenants import conversation_key
 
 router = APIRouter()
-PROBLEM = {"content": {"application/problem+json": {}}}
 ERRORS = {
-    401: {**PROBLEM, "description": "No API key, or an unknown one (when tenants are configured)."},
-    409: {**PROBLEM, "description": "Another message of this conversation is being answered."},
-    413: {**PROBLEM, "description": "Message or body too large."},
-    422: {**PROBLEM, "description": "Invalid conversation id, message or max_tokens; conversation full."},
-    429: {
-        **PROBLEM,
-        "description": "Too many generations in flight, this tenant's share in use, or its "
-        "token quota spent; see Retry-After.",
-    },
-    503: {**PROBLEM, "description": "LLM server or Redis unavailable; see Retry-After."},
+    401: problem_doc("No API key, or an unknown one (when tenants are configured)."),
+    409: problem_doc("Another message of this conversation is being answered."),
+    413: problem_doc("Message or body too large."),
+    422: problem_doc("Invalid conversation id, message or max_tokens; conversation full."),
+    429: problem_doc(
+        "Too many generations in flight, this tenant's share in use, or its token quota spent; see Retry-After."
+    ),
+    503: problem_doc("LLM server or Redis unavailable; see Retry-After."),
 }
 
 
@@ -54,9 +51,7 @@ async def send_message(
 ):
     """Send a message; the answer streams back as Server-Sent Events while it is generated."""
     if len(message.content) > settings.max_message_chars:
-        raise Problem(
-            413, "message-too-long", f"{len(message.content)} characters; at most {settings.max_message_chars}"
-        )
+        raise Problem(413, "text-too-long", f"{len(message.content)} characters; at most {settings.max_message_chars}")
     max_tokens = message.max_tokens or settings.default_max_tokens
     if max_tokens > settings.max_tokens_limit:
         raise Problem(422, "max-tokens-too-large", f"max_tokens is at most {settings.max_tokens_limit}")
@@ -91,7 +86,7 @@ async def get_conversation(conversation_id: ConversationId, chat: ChatDep, tenan
     """Only the tenant's own conversations: another tenant's id answers 404, as if it did not exist."""
     messages = await chat.store.messages(conversation_key(tenant, conversation_id))
     if not messages:
-        raise Problem(404, "conversation-not-found", f"no conversation {conversation_id!r} (or it expired)")
+        raise Problem(404, "not-found", f"no conversation {conversation_id!r} (or it expired)")
     return Conversation(conversation_id=conversation_id, messages=[StoredMessage(**m) for m in messages])
 
 
@@ -103,7 +98,7 @@ async def get_conversation(conversation_id: ConversationId, chat: ChatDep, tenan
 )
 async def delete_conversation(conversation_id: ConversationId, chat: ChatDep, tenant: TenantDep) -> Response:
     if not await chat.store.delete(conversation_key(tenant, conversation_id)):
-        raise Problem(404, "conversation-not-found", f"no conversation {conversation_id!r}")
+        raise Problem(404, "not-found", f"no conversation {conversation_id!r}")
     return Response(status_code=204)
 
 
@@ -119,7 +114,5 @@ async def ready(chat: ChatDep, settings: SettingsDep) -> HealthStatus:
         name for name, ok in (("LLM server", await chat.llm.is_ready()), ("Redis", await chat.store.ping())) if not ok
     ]
     if missing:
-        raise Problem(
-            503, "not-ready", f"{' and '.join(missing)} not reachable", {"Retry-After": str(settings.retry_after_s)}
-        )
+        raise not_ready(missing, settings.retry_after_s)
     return HealthStatus(status="ready")

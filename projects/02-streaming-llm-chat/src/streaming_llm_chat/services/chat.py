@@ -134,9 +134,10 @@ class Turn:
             yield TurnEvent(
                 "error",
                 {
-                    "type": "/problems/llm-unavailable",
-                    "title": "LLM unavailable",
+                    "type": "/problems/backend-unavailable",
+                    "title": "Service Unavailable",
                     "status": 503,
+                    "backend": "llm",
                     "detail": f"the LLM server failed mid-answer: {exc}",
                 },
             )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from rag.api.deps import AgentDep, AnswererDep, IngestionDep, SettingsDep
-from rag.api.problems import Problem
+from rag.api.problem_details import PROBLEM, Problem, not_ready, problem_doc
 from rag.api.schemas import (
     CHAPTER_PATTERN,
     AgentAnswer,
@@ -31,8 +31,7 @@ from rag.api.schemas import (
 from rag.services.answering import Answerer, Event, Retrieval
 
 router = APIRouter()
-PROBLEM = {"content": {"application/problem+json": {}}}
-UNAVAILABLE = {503: {**PROBLEM, "description": "Triton or Milvus unavailable; see Retry-After."}}
+UNAVAILABLE = {503: problem_doc("Triton or Milvus unavailable; see Retry-After.")}
 DOCUMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(md|markdown|txt)$")
 TEXT_TYPES = {"text/markdown", "text/x-markdown", "text/plain", "application/octet-stream", ""}
 _reindexing = asyncio.Lock()
@@ -61,7 +60,7 @@ async def sse(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
 async def ask(body: AskIn, answerer: AnswererDep, settings: SettingsDep):
     """Answer a question from the course, citing the sections it used."""
     if len(body.question) > settings.max_question_chars:
-        raise Problem(413, "question-too-long", f"at most {settings.max_question_chars} characters")
+        raise Problem(413, "text-too-long", f"at most {settings.max_question_chars} characters")
     # Retrieval runs before the response starts, so a dead Triton or Milvus is a clean 503.
     retrieval = await answerer.retrieve(body.question, body.k or settings.top_k, body.chapter)
     if body.stream:
@@ -100,13 +99,13 @@ async def collect(answerer: Answerer, retrieval: Retrieval) -> Answer:
     responses={
         413: PROBLEM,
         422: PROBLEM,
-        503: {**PROBLEM, "description": "Triton, Milvus or the LLM server unavailable; see Retry-After."},
+        503: problem_doc("Triton, Milvus or the LLM server unavailable; see Retry-After."),
     },
 )
 async def agent(body: AgentIn, agent: AgentDep, settings: SettingsDep) -> AgentAnswer:
     """Let the model search the course, as many times as the step budget allows, then answer."""
     if len(body.question) > settings.max_question_chars:
-        raise Problem(413, "question-too-long", f"at most {settings.max_question_chars} characters")
+        raise Problem(413, "text-too-long", f"at most {settings.max_question_chars} characters")
     max_steps = body.max_steps or settings.agent_max_steps
     if max_steps > settings.agent_max_steps:
         raise Problem(422, "too-many-steps", f"max_steps is at most {settings.agent_max_steps}")
@@ -160,7 +159,7 @@ async def upload_document(
     Its chunks are searchable under the chapter `uploads`."""
     name = file.filename or ""
     if Path(name).suffix.lower() not in (".md", ".markdown", ".txt"):
-        raise Problem(415, "unsupported-document-type", "only .md, .markdown and .txt files are indexed")
+        raise Problem(415, "unsupported-media-type", "only .md, .markdown and .txt files are indexed")
     if not DOCUMENT_NAME.match(name):
         raise Problem(
             422,
@@ -168,16 +167,16 @@ async def upload_document(
             "file name: letters, digits, '.', '_' or '-', at most 100 characters, ending in .md, .markdown or .txt",
         )
     if (file.content_type or "").split(";")[0].strip().lower() not in TEXT_TYPES:
-        raise Problem(415, "unsupported-document-type", f"{file.content_type} is not a text document")
+        raise Problem(415, "unsupported-media-type", f"{file.content_type} is not a text document")
     raw = await file.read(settings.max_document_bytes + 1)
     if len(raw) > settings.max_document_bytes:
-        raise Problem(413, "document-too-large", f"at most {settings.max_document_bytes} bytes")
+        raise Problem(413, "payload-too-large", f"at most {settings.max_document_bytes} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise Problem(415, "not-text", "the document is not UTF-8 text") from None
+        raise Problem(415, "unsupported-media-type", "the document is not UTF-8 text") from None
     if "\x00" in text:
-        raise Problem(415, "not-text", "the document holds binary data")
+        raise Problem(415, "unsupported-media-type", "the document holds binary data")
     if not text.strip():
         raise Problem(422, "empty-document", "the document is empty")
     source = f"uploads/{name}"
@@ -208,7 +207,7 @@ async def delete_document(name: str, ingestion: IngestionDep) -> Response:
     """Remove an uploaded document and its chunks."""
     source = f"uploads/{name}"
     if source not in await ingestion.store.documents():
-        raise Problem(404, "document-not-found", f"no document {source!r}")
+        raise Problem(404, "not-found", f"no document {source!r}")
     await ingestion.store.delete_document(source)
     return Response(status_code=204)
 
@@ -242,7 +241,5 @@ async def ready(answerer: AnswererDep, settings: SettingsDep) -> HealthStatus:
         if not ok
     ]
     if missing:
-        raise Problem(
-            503, "not-ready", f"{' and '.join(missing)} not reachable", {"Retry-After": str(settings.retry_after_s)}
-        )
+        raise not_ready(missing, settings.retry_after_s)
     return HealthStatus(status="ready", llm="up" if await answerer.llm.is_ready() else "down")

@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError
 from pydantic import HttpUrl
 
 from video_moderation import metrics
-from video_moderation.api.problems import Problem
+from video_moderation.api.problem_details import PROBLEM, Problem, not_ready
 from video_moderation.api.schemas import FrameScores, HealthStatus, JobOut, WebhookAttempts
 from video_moderation.job_store import TERMINAL, Job, JobStore, StoreUnavailable
 from video_moderation.services.frames import UnreadableVideo, probe
@@ -27,7 +27,6 @@ from video_moderation.webhooks import WebhookTargetRefused, resolve_webhook_targ
 from video_moderation.worker import moderate_video
 
 router = APIRouter()
-PROBLEM = {"content": {"application/problem+json": {}}}
 JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="As returned by POST /v1/jobs.")]
 IdempotencyKey = Annotated[
     str | None,
@@ -54,7 +53,7 @@ StoreDep = Annotated[JobStore, Depends(get_store)]
 def find(store: JobStore, job_id: str) -> Job:
     job = store.get(job_id)
     if job is None:
-        raise Problem(404, "job-not-found", f"no job {job_id}")
+        raise Problem(404, "not-found", f"no job {job_id}")
     return job
 
 
@@ -65,7 +64,7 @@ async def save_upload(upload: UploadFile, target: Path, limit: int) -> None:
         while chunk := await upload.read(1 << 20):
             written += len(chunk)
             if written > limit:
-                raise Problem(413, "video-too-large", f"at most {limit} bytes")
+                raise Problem(413, "payload-too-large", f"at most {limit} bytes")
             out.write(chunk)
     if written == 0:
         raise Problem(422, "empty-video", "the uploaded file is empty")
@@ -229,9 +228,7 @@ def ready(store: StoreDep, settings: SettingsDep) -> HealthStatus:
     try:
         store.ping()
     except StoreUnavailable:
-        raise Problem(503, "not-ready", "Redis not reachable", {"Retry-After": str(settings.retry_after_s)}) from None
+        raise not_ready(["Redis"], settings.retry_after_s) from None
     if shutil.disk_usage(settings.storage_dir).free < settings.max_upload_bytes:
-        raise Problem(
-            503, "not-ready", "not enough disk for one more upload", {"Retry-After": str(settings.retry_after_s)}
-        )
+        raise not_ready(["disk space for one more upload"], settings.retry_after_s)
     return HealthStatus(status="ready")
