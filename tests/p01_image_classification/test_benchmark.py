@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from study.local.image_classification import bench, bench_edge
 
-from study.bench import edge_footprint as bench_edge
-from study.bench import image_classification as bench
 from study.errors import StudyError
 
 

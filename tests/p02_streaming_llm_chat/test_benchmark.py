@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from study.local.streaming_llm_chat import bench
 
-from study.bench import streaming_llm_chat as bench
 from study.errors import StudyError
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from study.local.streaming_llm_chat import bench
 
-from study.bench import streaming_llm_chat as bench
 from study.llm_local import PrefixReuse
 
 VLLM_BLOCK_TOKENS = 128  # vLLM's CPU backend caches whole blocks of 128 tokens (16 on GPUs)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from study.bench import rag as bench
+from study.local.rag import bench
 
 
 def test_small_benchmark_writes_json_chart_table_and_example(tmp_path, base_url_option):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from study.bench import video_moderation as bench
+from study.local.video_moderation import bench
 
 
 def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):

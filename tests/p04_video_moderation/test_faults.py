@@ -1,6 +1,7 @@
 """A worker killed mid-job loses nothing: the job is delivered again and finishes, without
 re-scoring the frames already done. Triton down: jobs wait and finish when it is back. Redis down:
-submissions get 503 + Retry-After and nothing half-accepted remains."""
+submissions get 503 + Retry-After and nothing half-accepted remains. The queue's Redis down between
+storing a job and queueing it: the job is kept and the sweeper queues it later."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import time
 
 import httpx
 import pytest
+from study.local.video_moderation.stack import Stack
 
 from p04_video_moderation.jobs import submit, wait_for
 from polling import eventually
 from problem_details import assert_backend_unavailable
+from study.metrics_page import metric_total
+from study.redis_local import LocalRedis
 
 
 @pytest.fixture
@@ -89,3 +93,51 @@ def test_redis_down_is_503_and_nothing_is_half_accepted(client, local, videos):
     job = submit(client, videos["short"])
     assert job.status_code == 202
     assert wait_for(client, job.json()["id"], timeout_s=120)["state"] == "succeeded"
+
+
+@pytest.fixture(scope="module")
+def queue_apart(stack, tmp_path_factory):
+    """The service and a worker with their queue on a Redis of its own (the job records stay on
+    the stack's), so that the test can take the queue away between the two writes of a submission."""
+    run_dir = tmp_path_factory.mktemp("queue-apart")
+    broker = LocalRedis(run_dir / "broker")
+    broker.start()
+    env = {
+        **stack.env,
+        "VIDEO_MODERATION_BROKER_URL": broker.url,
+        "VIDEO_MODERATION_STORAGE_DIR": str(run_dir / "videos"),
+        "VIDEO_MODERATION_SWEEP_INTERVAL_S": "0.5",
+        "VIDEO_MODERATION_SWEEP_GRACE_S": "1",
+    }
+    apart = Stack(stack.redis, stack.triton, run_dir, env)
+    try:
+        apart.start_worker()
+        apart.start_service()
+        yield apart, broker
+    finally:
+        apart.stop()
+        broker.stop()
+
+
+# --8<-- [start:lost-message]
+def test_a_job_whose_queue_message_was_lost_is_queued_by_the_sweeper(queue_apart, videos):
+    apart, broker = queue_apart
+    metrics = f"{apart.url}/metrics"
+    with httpx.Client(base_url=apart.url, timeout=60) as client:
+        broker.kill()  # the queue is gone; the job records are not
+        try:
+            response = submit(client, videos["short"])
+            assert response.status_code == 202, response.text  # stored, so accepted
+            job = response.json()
+            # The sweeper tried too (grace 1 s, every 0.5 s), and could not send it either.
+            assert eventually(lambda: metric_total(metrics, "video_moderation_queue_send_failures_total") >= 2, 30)
+            assert client.get(f"/v1/jobs/{job['id']}").json()["state"] == "queued"
+            assert len(list(apart.storage_dir.iterdir())) == 1, "the upload is kept for the job"
+        finally:
+            broker.start()  # an empty queue: the message was never sent
+        done = wait_for(client, job["id"], timeout_s=120)
+        assert done["state"] == "succeeded" and done["frames_done"] > 0
+        assert metric_total(metrics, "video_moderation_jobs_recovered_total") == 1
+
+
+# --8<-- [end:lost-message]

@@ -7,6 +7,7 @@ import uuid
 import httpx
 
 from p04_video_moderation.jobs import submit, wait_for
+from study.metrics_page import metric_total
 
 
 # --8<-- [start:priority]
@@ -68,3 +69,24 @@ def test_a_finished_job_keeps_its_results_not_its_video(client: httpx.Client, st
     assert job["state"] == "succeeded"
     assert not (stack.storage_dir / f"{job['id']}.video").exists()
     assert len(client.get(f"/v1/jobs/{job['id']}/frames").json()["frames"]) == 4
+
+
+def test_the_worker_counts_its_own_work(client, stack, videos):
+    """Frames scored, batch sizes, Triton time and finished jobs, on the worker's own /metrics."""
+    worker = stack.workers[-1].url + "/metrics"
+    names = (
+        "video_moderation_worker_frames_scored_total",
+        "video_moderation_worker_batch_frames_count",
+        "video_moderation_worker_batch_frames_sum",
+        "video_moderation_worker_triton_seconds_count",
+    )
+    before = [metric_total(worker, name) for name in names]
+    finished_before = metric_total(worker, "video_moderation_worker_jobs_finished_total", state="succeeded")
+    job = wait_for(client, submit(client, videos["scenes"]).json()["id"])
+    assert job["state"] == "succeeded" and job["frames_done"] == 16  # 8 s at 2 fps
+    frames, batches, batched_frames, triton_calls = (
+        metric_total(worker, n) - b for n, b in zip(names, before, strict=True)
+    )
+    assert frames == batched_frames == 16
+    assert batches == triton_calls == 2  # batches of 8 (the tests' VIDEO_MODERATION_BATCH_SIZE)
+    assert metric_total(worker, "video_moderation_worker_jobs_finished_total", state="succeeded") == finished_before + 1

@@ -50,8 +50,10 @@ class Stack:
         return Path(self.env["VIDEO_MODERATION_STORAGE_DIR"])
 
     def start_worker(self) -> ManagedProcess:
-        """One more Celery worker process: one job at a time, queues in priority order."""
+        """One more Celery worker process: one job at a time, queues in priority order, its
+        metrics on a port of its own (``worker.metrics_url``)."""
         name = f"worker{len(self.workers) + 1}"
+        metrics_port = free_port()
         worker = ManagedProcess(
             f"celery {name}",
             [
@@ -59,7 +61,7 @@ class Stack:
                 "-m",
                 "celery",
                 "-A",
-                "video_moderation.worker",
+                "video_moderation.celery_worker",
                 "worker",
                 "--pool",
                 "solo",
@@ -73,7 +75,8 @@ class Stack:
                 "--without-mingle",
             ],
             self.run_dir / "logs" / f"{name}.log",
-            env=self.env,
+            env={**self.env, "VIDEO_MODERATION_WORKER_METRICS_PORT": str(metrics_port)},
+            url=f"http://127.0.0.1:{metrics_port}",
         )
         worker.start()
         worker.wait_until(lambda: "ready." in worker.log_path.read_text(errors="replace"), 60, "ready")

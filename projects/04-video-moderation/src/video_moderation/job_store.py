@@ -1,5 +1,6 @@
 """Job records in Redis: state, progress, per-frame scores (so a redelivered job resumes), webhook
-attempts and idempotency keys. Used by the API and by the workers."""
+attempts, idempotency keys, and the set of accepted jobs whose queue message is not sent yet (the
+outbox the sweeper reads). Used by the API and by the workers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import redis
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 KEEP_S = 7 * 24 * 3600  # job records and idempotency keys expire a week after their last change
+UNQUEUED = "jobs:unqueued"  # ids of stored jobs whose queue message was not sent yet
 
 
 class StoreUnavailable(RuntimeError):
@@ -31,6 +33,7 @@ class Job:
     duration_s: float
     created_at: float
     webhook_url: str | None = None
+    queued_at: float | None = None  # when its queue message was sent (None: not yet; the sweeper will)
     started_at: float | None = None
     finished_at: float | None = None
     frames_total: int = 0  # an estimate (duration x fps) until the job ends
@@ -84,8 +87,37 @@ class JobStore:
             if existing is not None:
                 return existing, False
             self.redis.set(f"idem:{idempotency_key}", job.id, ex=KEEP_S)
-        self.save(job)
+        with self.redis.pipeline() as pipe:  # the record and its place in the outbox, together
+            pipe.set(f"job:{job.id}", json.dumps(asdict(job)), ex=KEEP_S)
+            pipe.sadd(UNQUEUED, job.id)
+            pipe.execute()
         return job, True
+
+    # --8<-- [start:outbox]
+    @_wrap
+    def mark_queued(self, job_id: str) -> None:
+        self.redis.srem(UNQUEUED, job_id)
+        self.update(job_id, queued_at=time.time())
+
+    @_wrap
+    def claim_unqueued(self, older_than_s: float) -> list[Job]:
+        """Stored jobs whose queue message was never sent, accepted more than ``older_than_s`` ago.
+        Each is claimed by one caller only (SREM answers 1 once): two sweepers never both send it."""
+        claimed = []
+        for job_id in self.redis.smembers(UNQUEUED):
+            job = self.get(job_id)
+            if job is None or job.state in TERMINAL:
+                self.redis.srem(UNQUEUED, job_id)
+            elif time.time() - job.created_at > older_than_s and self.redis.srem(UNQUEUED, job_id):
+                claimed.append(job)
+        return claimed
+
+    @_wrap
+    def unclaim(self, job_id: str) -> None:
+        """Back into the outbox: sending its message failed, the next sweep tries again."""
+        self.redis.sadd(UNQUEUED, job_id)
+
+    # --8<-- [end:outbox]
 
     @_wrap
     def save(self, job: Job) -> None:

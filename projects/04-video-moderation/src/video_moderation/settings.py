@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VIDEO_MODERATION_")
 
-    redis_url: str = Field("redis://localhost:6379/0", description="Celery broker, results and job records.")
+    redis_url: str = Field("redis://localhost:6379/0", description="Job records (and the queue, unless broker_url).")
+    broker_url: str | None = Field(None, description="The Celery broker, when it is not the job records' Redis.")
     triton_url: str = Field("localhost:8001", description="Triton's gRPC address.")
     model_name: str = "open_nsfw"
     storage_dir: str = Field(
@@ -40,5 +41,16 @@ class Settings(BaseSettings):
         "(its worker died) is delivered again. Longer than any job.",
     )
     triton_retry_s: int = Field(5, description="A job whose Triton call failed is retried after this long.")
+    sweep_interval_s: float = Field(
+        5, gt=0, description="How often the API looks for accepted jobs whose queue message was never sent."
+    )
+    sweep_grace_s: float = Field(
+        10, gt=0, description="How long an accepted job may wait for its queue message before the sweeper sends it."
+    )
+    worker_metrics_port: int = Field(9100, description="Each worker process serves its Prometheus metrics here.")
     retry_after_s: int = 2
     log_level: str = "INFO"
+
+    @property
+    def queue_url(self) -> str:
+        return self.broker_url or self.redis_url

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, U
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.sse import EventSourceResponse, format_sse_event
-from kombu.exceptions import OperationalError
 from pydantic import HttpUrl
 
 from video_moderation import metrics
@@ -22,9 +21,9 @@ from video_moderation.api.problem_details import PROBLEM, Problem, not_ready
 from video_moderation.api.schemas import FrameScores, HealthStatus, JobOut, WebhookAttempts
 from video_moderation.job_store import TERMINAL, Job, JobStore, StoreUnavailable
 from video_moderation.services.frames import UnreadableVideo, probe
+from video_moderation.services.jobs import Jobs
 from video_moderation.settings import Settings
 from video_moderation.webhooks import WebhookTargetRefused, resolve_webhook_target
-from video_moderation.worker import moderate_video
 
 router = APIRouter()
 JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$", description="As returned by POST /v1/jobs.")]
@@ -43,11 +42,16 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_store(request: Request) -> JobStore:
-    return request.app.state.store
+    return request.app.state.jobs.store
+
+
+def get_jobs(request: Request) -> Jobs:
+    return request.app.state.jobs
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
 
 
 def find(store: JobStore, job_id: str) -> Job:
@@ -86,7 +90,7 @@ async def save_upload(upload: UploadFile, target: Path, limit: int) -> None:
 async def submit_job(
     video: Annotated[UploadFile, File(description="The video (any container/codec FFmpeg reads).")],
     settings: SettingsDep,
-    store: StoreDep,
+    jobs: JobsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
     priority: Annotated[Literal["high", "normal"], Form()] = "normal",
@@ -99,7 +103,7 @@ async def submit_job(
             await run_in_threadpool(resolve_webhook_target, str(webhook_url), settings.webhook_allowed_networks)
         except WebhookTargetRefused as exc:
             raise Problem(422, "webhook-url-not-allowed", str(exc)) from None
-    job_id = store.new_id()
+    job_id = JobStore.new_id()
     storage = Path(settings.storage_dir)
     storage.mkdir(parents=True, exist_ok=True)
     path = storage / f"{job_id}.video"
@@ -121,13 +125,13 @@ async def submit_job(
             created_at=time.time(),
             webhook_url=str(webhook_url) if webhook_url else None,
         )
-        job, created = await run_in_threadpool(store.create, job, idempotency_key)
+        # Stored, then queued: from here on the job is accepted and kept (services/jobs.py).
+        job, created = await run_in_threadpool(jobs.submit, job, idempotency_key)
         if not created:
             path.unlink(missing_ok=True)
             metrics.JOBS_DEDUPLICATED.inc()
             response.status_code = 200
             return JobOut.of(job)
-        await run_in_threadpool(enqueue, job)
     except UnreadableVideo as exc:
         path.unlink(missing_ok=True)
         metrics.REJECTED.labels("unreadable").inc()
@@ -141,13 +145,6 @@ async def submit_job(
 
 
 # --8<-- [end:submit]
-
-
-def enqueue(job: Job) -> None:
-    try:
-        moderate_video.apply_async((job.id,), queue=job.priority, retry=False)
-    except OperationalError as exc:
-        raise StoreUnavailable(str(exc)) from exc
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, tags=["jobs"], responses={404: PROBLEM, 503: PROBLEM})
@@ -186,18 +183,12 @@ async def job_events(job_id: JobId, store: StoreDep) -> EventSourceResponse:
 @router.delete(
     "/v1/jobs/{job_id}", status_code=202, response_model=JobOut, tags=["jobs"], responses={404: PROBLEM, 409: PROBLEM}
 )
-def cancel_job(job_id: JobId, store: StoreDep) -> JobOut:
+def cancel_job(job_id: JobId, jobs: JobsDep) -> JobOut:
     """Cancel a queued job at once, or a running one at its next batch of frames."""
-    job = find(store, job_id)
+    job = find(jobs.store, job_id)
     if job.state in TERMINAL:
         raise Problem(409, "job-finished", f"the job is already {job.state}")
-    changes = {"cancel_requested": True}
-    if job.state == "queued":
-        changes.update(state="cancelled", finished_at=time.time())
-    job = store.update(job_id, unless_terminal=True, **changes)
-    if job.state == "cancelled":
-        Path(job.video_path).unlink(missing_ok=True)
-    return JobOut.of(job)
+    return JobOut.of(jobs.cancel(job))
 
 
 @router.get("/v1/jobs/{job_id}/frames", response_model=FrameScores, tags=["jobs"], responses={404: PROBLEM})
