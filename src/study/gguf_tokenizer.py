@@ -20,7 +20,7 @@ def write_tokenizer_json(gguf_file: Path, output: Path) -> Path:
     if model_type != "gpt2":
         raise ValueError(f"{gguf_file.name}: tokenizer type {model_type!r}; only byte-level BPE (gpt2) here")
     tokens = _strings(reader, "tokenizer.ggml.tokens")
-    merges = [tuple(m.split(" ", 1)) for m in _strings(reader, "tokenizer.ggml.merges")]
+    merges = [(left, right) for left, right in (m.split(" ", 1) for m in _strings(reader, "tokenizer.ggml.merges"))]
     tokenizer = Tokenizer(models.BPE(vocab={t: i for i, t in enumerate(tokens)}, merges=merges))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tokenizer.decoder = decoders.ByteLevel()

@@ -126,6 +126,8 @@ class ManagedProcess:
             self.proc.wait()
 
     def _signal(self, sig: int) -> None:
+        if self.proc is None:
+            return
         try:
             os.killpg(self.proc.pid, sig)
         except ProcessLookupError:

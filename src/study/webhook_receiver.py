@@ -19,7 +19,8 @@ class Delivery:
 
 class WebhookReceiver(http.server.ThreadingHTTPServer):
     def __init__(self, failures: int = 0):
-        self.failures, self.deliveries = failures, []
+        self.failures = failures
+        self.deliveries: list[Delivery] = []
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):

@@ -67,7 +67,8 @@ def triton_totals(metrics_url: str, *names: str) -> tuple[float, ...]:
 
 
 def triton_counts(metrics_url: str) -> tuple[float, float]:
-    return triton_totals(metrics_url, "nv_inference_count", "nv_inference_exec_count")
+    inferences, executions = triton_totals(metrics_url, "nv_inference_count", "nv_inference_exec_count")
+    return inferences, executions
 
 
 # --8<-- [start:cache-workload]
@@ -132,7 +133,8 @@ async def load_triton(
 def cache_counts(metrics_url: str) -> tuple[float, float]:
     """Response-cache hits and model inferences. (Triton's miss counter is not used: when two equal
     requests miss at once, only the one whose answer enters the cache is counted.)"""
-    return triton_totals(metrics_url, "nv_cache_num_hits_per_model", "nv_inference_count")
+    hits, inferences = triton_totals(metrics_url, "nv_cache_num_hits_per_model", "nv_inference_count")
+    return hits, inferences
 
 
 def measure_cache(target: str, cache: bool, metrics_url: str, run_load) -> dict:

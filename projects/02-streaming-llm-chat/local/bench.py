@@ -170,6 +170,7 @@ def run_streams(out: Path, scale: float, report: Callable[[str], None], backends
             started = time.perf_counter()
             with running_stack(Path(tmp) / backend, report=report, service_env=LIMITS, backend=backend) as stack:
                 startup[backend] = round(time.perf_counter() - started, 1)
+                assert stack.service is not None and stack.service.proc is not None
                 idle = resident_mb(stack.service.proc.pid)
                 peak: list[float] = []
                 for target in ("llm-server", "api"):  # warm-up: the first answer pays one-time costs
@@ -312,7 +313,7 @@ def follow_ups(stack, client: httpx.Client, customer: str, max_tokens: int) -> l
         ttft = say(client, conversation, content, max_tokens)
         return {"case": case, "ttft_ms": ttft, **vars(stack.llm.prefix_reuse_since(mark))}
 
-    rows = []
+    rows: list[dict] = []
     for case, between in zip(CASES, (None, OTHER_MESSAGE), strict=False):
         conversation = f"c{customer}-{time.monotonic_ns()}"
         say(client, conversation, FIRST_MESSAGE.format(customer=f"{customer}-{len(rows)}"), max_tokens)

@@ -24,8 +24,8 @@ class ModelFileRejected(RuntimeError):
 
 # --8<-- [start:edge-client]
 class OnnxRuntimeClassifier:
-    def __init__(self, model_path: Path, expected_sha256: str | None, threads: int, model_name: str):
-        if not model_path.is_file():
+    def __init__(self, model_path: Path | None, expected_sha256: str | None, threads: int, model_name: str):
+        if model_path is None or not model_path.is_file():
             raise ModelFileRejected(f"no model file at {model_path}")
         digest = hashlib.sha256(model_path.read_bytes()).hexdigest()
         if expected_sha256 and digest != expected_sha256:

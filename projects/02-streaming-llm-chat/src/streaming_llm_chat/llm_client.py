@@ -4,11 +4,13 @@ It works unchanged against llama.cpp's server (local mode) and vLLM (local CPU a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 
 class LLMUnavailable(RuntimeError):
@@ -42,14 +44,14 @@ class LLMClient:
     # --8<-- [start:stream]
     async def stream(
         self, messages: list[dict], max_tokens: int, cache_salt: str | None = None
-    ) -> AsyncIterator[Delta]:
+    ) -> AsyncGenerator[Delta, None]:
         """Yield the answer piece by piece. Leaving the loop early (client gone) closes the
         HTTP response, and the LLM server stops generating for it. ``cache_salt``: vLLM reuses
         cached prefixes only between requests with the same salt; servers without it ignore it."""
         try:
             stream = await self._client.chat.completions.create(
                 model=self.model,
-                messages=messages,
+                messages=cast(list[ChatCompletionMessageParam], messages),
                 max_tokens=max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},

@@ -35,7 +35,9 @@ class TokenQuota:
             return
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                used, ttl = await pipe.get(self._key(tenant)).ttl(self._key(tenant)).execute()
+                pipe.get(self._key(tenant))  # queued, sent by execute()
+                pipe.ttl(self._key(tenant))
+                used, ttl = await pipe.execute()
         except REDIS_DOWN as exc:
             raise StoreUnavailable(str(exc)) from exc
         if used is not None and int(used) >= tenant.tokens_per_window:

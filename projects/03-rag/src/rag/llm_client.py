@@ -4,11 +4,13 @@ The same client as project 02: it works unchanged against llama.cpp and vLLM."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 
 class LLMUnavailable(RuntimeError):
@@ -51,10 +53,11 @@ class LLMClient:
         try:
             response = await self._client.chat.completions.create(
                 model=self.model,
-                messages=messages,
+                messages=cast(list[ChatCompletionMessageParam], messages),
                 max_tokens=max_tokens,
                 temperature=0,
-                **({"response_format": formats[structured]} if structured in formats else {}),
+                # llama-cpp-python spells "json_object" its own way: sent as it is, past the typed parameter
+                extra_body={"response_format": formats[structured]} if structured in formats else None,
             )
         except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
             raise LLMUnavailable(str(exc)) from exc
@@ -62,13 +65,13 @@ class LLMClient:
 
     # --8<-- [end:complete-json]
 
-    async def stream(self, messages: list[dict], max_tokens: int) -> AsyncIterator[Delta]:
+    async def stream(self, messages: list[dict], max_tokens: int) -> AsyncGenerator[Delta, None]:
         """Yield the answer piece by piece. Leaving the loop early (client gone) closes the
         HTTP response, and the LLM server stops generating for it."""
         try:
             stream = await self._client.chat.completions.create(
                 model=self.model,
-                messages=messages,
+                messages=cast(list[ChatCompletionMessageParam], messages),
                 max_tokens=max_tokens,
                 stream=True,
                 stream_options={"include_usage": True},

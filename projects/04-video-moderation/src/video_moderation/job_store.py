@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 import redis
 
@@ -137,7 +138,7 @@ class JobStore:
             while True:
                 try:
                     pipe.watch(f"job:{job_id}")
-                    job = Job(**json.loads(pipe.get(f"job:{job_id}")))
+                    job = Job(**json.loads(cast(str, pipe.get(f"job:{job_id}"))))
                     if unless_terminal and job.state in TERMINAL:
                         pipe.unwatch()
                         return job
@@ -163,8 +164,12 @@ class JobStore:
 
     @_wrap
     def scores(self, job_id: str) -> dict[int, tuple[float, float]]:
-        raw = self.redis.hgetall(f"job:{job_id}:scores")
-        return {int(i): tuple(map(float, value.split(","))) for i, value in raw.items()}
+        raw = cast(dict[str, str], self.redis.hgetall(f"job:{job_id}:scores"))
+        scores = {}
+        for index, value in raw.items():
+            time_s, score = value.split(",")
+            scores[int(index)] = (float(time_s), float(score))
+        return scores
 
     @_wrap
     def record_webhook_attempt(self, job_id: str, attempt: dict) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, UploadFile
 from PIL import Image
@@ -33,7 +33,7 @@ ACCEPTED_CONTENT_TYPES = {
     "image/tiff",
     "application/octet-stream",  # clients that do not label the part; the decoder decides
 }
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     status: problem_doc(text)
     for status, text in [
         (413, "The upload is too large (bytes or pixels)."),

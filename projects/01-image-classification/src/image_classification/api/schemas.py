@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
-PREDICTION_EXAMPLE = [
+PREDICTION_EXAMPLE: list[JsonValue] = [
     {"class_id": 285, "label": "Egyptian cat", "score": 0.62},
     {"class_id": 281, "label": "tabby", "score": 0.17},
     {"class_id": 282, "label": "tiger cat", "score": 0.12},

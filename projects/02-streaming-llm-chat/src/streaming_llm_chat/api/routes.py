@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
@@ -16,7 +17,7 @@ from streaming_llm_chat.services.chat import Turn
 from streaming_llm_chat.services.tenants import conversation_key
 
 router = APIRouter()
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: problem_doc("No API key, or an unknown one (when tenants are configured)."),
     409: problem_doc("Another message of this conversation is being answered."),
     413: problem_doc("Message or body too large."),

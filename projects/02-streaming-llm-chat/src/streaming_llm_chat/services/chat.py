@@ -118,7 +118,7 @@ class Turn:
                 if first_at is None:
                     first_at = now
                     metrics.TTFT_SECONDS.observe(now - self.accepted)
-                else:
+                elif last_at is not None:
                     metrics.INTER_TOKEN_SECONDS.observe(now - last_at)
                 last_at = now
                 pieces.append(delta.text)

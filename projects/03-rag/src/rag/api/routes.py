@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.sse import EventSourceResponse, format_sse_event
@@ -31,7 +31,7 @@ from rag.api.schemas import (
 from rag.services.answering import Answerer, Event, Retrieval
 
 router = APIRouter()
-UNAVAILABLE = {503: problem_doc("Triton or Milvus unavailable; see Retry-After.")}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: problem_doc("Triton or Milvus unavailable; see Retry-After.")}
 DOCUMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(md|markdown|txt)$")
 TEXT_TYPES = {"text/markdown", "text/x-markdown", "text/plain", "application/octet-stream", ""}
 _reindexing = asyncio.Lock()

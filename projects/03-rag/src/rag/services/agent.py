@@ -132,7 +132,12 @@ class Agent:
     # --8<-- [end:loop]
 
     def _finish(
-        self, question: str, answer: str | None, finished: str, steps: list[StepRecord], sources: list[Hit]
+        self,
+        question: str,
+        answer: str | None,
+        finished: Literal["answered", "step_budget"],
+        steps: list[StepRecord],
+        sources: list[Hit],
     ) -> AgentRun:
         metrics.AGENT_RUNS.labels(finished).inc()
         return AgentRun(question, answer, finished, steps, Retrieval(question, sources).citations())

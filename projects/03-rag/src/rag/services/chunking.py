@@ -80,12 +80,13 @@ def sections(markdown: str) -> list[Section]:
     headings = [
         (int(tok.tag[1]), tok.map[0], tok.map[1], _plain(tokens[i + 1]))
         for i, tok in enumerate(tokens)
-        if tok.type == "heading_open"
+        if tok.type == "heading_open" and tok.map
     ]
     used: set[str] = set()
     stack: list[tuple[int, str]] = []
     result: list[Section] = []
-    start, titles, anchor = 0, (), ""
+    start, anchor = 0, ""
+    titles: tuple[str, ...] = ()
     for level, first, after, title in headings:
         body = "\n".join(lines[start:first]).strip()
         if body:

@@ -81,7 +81,7 @@ def preprocess(image: Image.Image) -> np.ndarray:
     """The input pipeline open_nsfw was trained with (Caffe, JPEG files): resize to 256x256, a JPEG
     round trip (its artefacts are part of what the model learned), centre crop 224, RGB -> BGR,
     minus the channel means. Returns [224, 224, 3] float32."""
-    resized = image.convert("RGB").resize((RESIZE, RESIZE), resample=Image.BILINEAR)
+    resized = image.convert("RGB").resize((RESIZE, RESIZE), resample=Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     resized.save(buffer, format="JPEG")
     buffer.seek(0)
