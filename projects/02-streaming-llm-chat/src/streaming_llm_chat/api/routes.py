@@ -17,6 +17,17 @@ from streaming_llm_chat.services.chat import Turn
 from streaming_llm_chat.services.tenants import conversation_key
 
 router = APIRouter()
+
+
+def sse_events(*names: str) -> dict[str, Any]:
+    """One Server-Sent Event, as OpenAPI documents each event of a text/event-stream answer."""
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {"event": {"enum": list(names)}, "data": {"type": "string"}},
+    }
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: problem_doc("No API key, or an unknown one (when tenants are configured)."),
     409: problem_doc("Another message of this conversation is being answered."),
@@ -43,6 +54,7 @@ async def sse(turn: Turn) -> AsyncIterator[bytes]:
             "description": "`text/event-stream` of `token` events then one `done` (or `error`) event; "
             "JSON when `stream` is false.",
             "model": Reply,
+            "content": {"text/event-stream": {"schema": sse_events("token", "done", "error")}},
         },
         **ERRORS,
     },

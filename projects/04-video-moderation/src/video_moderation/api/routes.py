@@ -156,7 +156,18 @@ def get_job(job_id: JobId, store: StoreDep) -> JobOut:
     "/v1/jobs/{job_id}/events",
     tags=["jobs"],
     responses={
-        200: {"description": "`text/event-stream`: a `progress` event whenever it changes, then one `end`."},
+        200: {
+            "description": "`text/event-stream`: a `progress` event whenever it changes, then one `end`.",
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["event", "data"],
+                        "properties": {"event": {"enum": ["progress", "end"]}, "data": {"type": "string"}},
+                    }
+                }
+            },
+        },
         404: PROBLEM,
     },
 )

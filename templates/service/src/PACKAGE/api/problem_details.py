@@ -78,8 +78,30 @@ def not_ready(missing: list[str], retry_after_s: int) -> Problem:
 HTTP_ERRORS = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}
 
 
+def document_problems(app: FastAPI) -> None:
+    """Say in the OpenAPI document what the handlers do: every error answer (FastAPI's automatic
+    422 included) is problem+json, and a body that cannot be read at all (not JSON, not UTF-8) is a
+    400; a client generated from the document then expects what it gets."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("400", problem_doc("The body could not be read (not JSON, not UTF-8)."))
+                for status, response in responses.items():
+                    if str(status)[0] in "45":
+                        response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_generic_handlers(app: FastAPI) -> None:
     """Problems, invalid requests, routing errors and anything unexpected, as problem+json."""
+    document_problems(app)
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
