@@ -51,7 +51,7 @@ def test_one_name_per_project(project: Project):
     assert f'env_prefix="{project.env_prefix}"' in settings
     compose = yaml.safe_load((project.folder / "docker-compose.yml").read_text())
     assert compose["name"] == project.name
-    builds = [s["build"] for s in compose["services"].values() if s.get("build", {}).get("context") == "."]
+    builds = [b for s in compose["services"].values() if isinstance(b := s.get("build"), dict) and b["context"] == "."]
     assert builds and all(b["args"]["PACKAGE"] == project.package for b in builds)
     assert (DOCS_DIR / "projects" / project.folder.name / "index.md").is_file()
 
