@@ -4,6 +4,7 @@
 #   redis-server  - conversation history of project 02, job queue of project 04
 #   prometheus    - alert rules unit-tested with promtool and evaluated by a real Prometheus
 #   prometheus-alertmanager - amtool validates the Alertmanager routing
+#   postgresql    - the harness's PostgreSQL (agent memory and checkpoints, audit records)
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -17,6 +18,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

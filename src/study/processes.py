@@ -57,9 +57,18 @@ def _die_with_parent() -> None:
 class ManagedProcess:
     """One server process in its own process group, logging to a file (``url``: where it serves)."""
 
-    def __init__(self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None, url: str = ""):
+    def __init__(
+        self,
+        name: str,
+        cmd: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        url: str = "",
+        user: str | None = None,
+    ):
         self.name, self.cmd, self.log_path, self.url = name, cmd, log_path, url
         self.env = {**os.environ, **(env or {})}
+        self.user = user  # run as this system user (a server that refuses root, started by root)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -72,6 +81,8 @@ class ManagedProcess:
             env=self.env,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            user=self.user,
+            group=self.user,
         )
         log.close()
 

@@ -4,7 +4,5 @@
 
 TITLE = "Fraud ensemble: three models, one vote"
 TEACHES = "parallel inference on Triton, weighted voting, fan-out with deadlines, designed degradation"
-TRY_IT = (
-    "curl -H 'Content-Type: application/json' -d @transaction.json {url}/v1/score   "
-    "(a body: GET {url}/docs, 'Try it out')"
-)
+# transaction.json: a fraudulent payment of the held-out period (a row of the ULB dataset, unlabelled)
+TRY_IT = "curl -H 'Content-Type: application/json' -d @projects/05-fraud-ensemble/transaction.json {url}/v1/score"
