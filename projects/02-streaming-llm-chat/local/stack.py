@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from study.llm_local import BACKENDS, LocalLlamaCpp, LocalVllm, choose_backend, smollm2_tokenizer
-from study.processes import ManagedProcess, free_port
+from study.processes import ManagedProcess
 from study.redis_local import LocalRedis
-from study.service import Report, start_api
+from study.service import Report, port_of, start_api
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Stack:
     llm: LocalLlamaCpp | LocalVllm  # the first replica
     run_dir: Path
     service_env: dict[str, str]
-    port: int = field(default_factory=free_port)
+    port: int | None = None  # chosen when the API first starts
     host: str = "127.0.0.1"
     service: ManagedProcess | None = None
     more_replicas: list[LocalLlamaCpp | LocalVllm] = field(default_factory=list)
@@ -45,6 +45,7 @@ class Stack:
         self.service = start_api(
             "streaming-llm-chat API", "streaming_llm_chat", env, self.run_dir, self.port, self.host
         )
+        self.port = port_of(self.service)  # a restart keeps the address
 
     def stop_service(self) -> None:
         if self.service is not None:
@@ -81,7 +82,7 @@ def running_stack(
         BACKENDS[backend](run_dir / "logs" / (f"{backend}.log" if i == 0 else f"{backend}-{i}.log"), **per_replica)
         for i in range(replicas)
     )
-    stack = Stack(redis, llm, run_dir, service_env or {}, port=port or free_port(), host=host, more_replicas=more)
+    stack = Stack(redis, llm, run_dir, service_env or {}, port=port, host=host, more_replicas=more)
     try:
         report("starting Redis")
         redis.start()

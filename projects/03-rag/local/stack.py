@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -16,8 +16,8 @@ from study.errors import StudyError
 from study.llm_local import BACKENDS, LocalLlamaCpp, LocalVllm, choose_backend
 from study.milvus_local import LocalMilvus
 from study.paths import REPO_ROOT, cache_dir
-from study.processes import ManagedProcess, free_port
-from study.service import Report, start_api
+from study.processes import ManagedProcess
+from study.service import Report, port_of, start_api
 from study.triton_local import LocalTriton, build_cpu_repository
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -69,7 +69,7 @@ class Stack:
     llm: LocalLlamaCpp | LocalVllm
     run_dir: Path
     service_env: dict[str, str]
-    port: int = field(default_factory=free_port)
+    port: int | None = None  # chosen when the API first starts
     host: str = "127.0.0.1"
     service: ManagedProcess | None = None
 
@@ -92,6 +92,7 @@ class Stack:
             **self.service_env,
         }
         self.service = start_api("rag API", "rag", env, self.run_dir, self.port, self.host, ready_timeout_s=90)
+        self.port = port_of(self.service)  # a restart keeps the address
 
     @property
     def traces_file(self) -> Path:
@@ -135,7 +136,7 @@ def running_stack(
     milvus = LocalMilvus(run_dir / "milvus")
     llm = BACKENDS[backend](run_dir / "logs" / f"{backend}.log")
     triton = start_triton(run_dir, report)
-    stack = Stack(triton, milvus, llm, run_dir, service_env or {}, port=port or free_port(), host=host)
+    stack = Stack(triton, milvus, llm, run_dir, service_env or {}, port=port, host=host)
     try:
         report("starting Milvus Lite")
         milvus.start()

@@ -12,7 +12,7 @@ from pathlib import Path
 from study.errors import StudyError
 from study.processes import ManagedProcess, free_port
 from study.redis_local import LocalRedis
-from study.service import Report, start_api
+from study.service import Report, port_of, start_api
 from study.triton_local import LocalTriton, build_cpu_repository
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ class Stack:
     triton: LocalTriton
     run_dir: Path
     env: dict[str, str]
-    port: int = field(default_factory=free_port)
+    port: int | None = None  # chosen when the API first starts
     host: str = "127.0.0.1"
     workers: list[ManagedProcess] = field(default_factory=list)
     service: ManagedProcess | None = None
@@ -87,6 +87,7 @@ class Stack:
         self.service = start_api(
             "video-moderation API", "video_moderation", self.env, self.run_dir, self.port, self.host
         )
+        self.port = port_of(self.service)  # a restart keeps the address
 
     def restart_service(self, **env: str) -> None:
         """The API again with changed settings (the benchmark varies the batch size this way)."""
@@ -140,7 +141,7 @@ def running_stack(
             "VIDEO_MODERATION_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
             **(service_env or {}),
         }
-        stack = Stack(redis, triton, run_dir, env, port=port or free_port(), host=host)
+        stack = Stack(redis, triton, run_dir, env, port=port, host=host)
         try:
             report(f"starting {workers} Celery worker(s)")
             for _ in range(workers):

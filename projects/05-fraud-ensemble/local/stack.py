@@ -18,8 +18,8 @@ import numpy as np
 from study.environments import ensure_environment, run_in_environment
 from study.errors import StudyError
 from study.paths import cache_dir
-from study.processes import ManagedProcess, free_port
-from study.service import Report, start_api
+from study.processes import ManagedProcess
+from study.service import Report, port_of, start_api
 from study.triton_local import LocalTriton, build_cpu_repository
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -133,8 +133,8 @@ class Stack:
         return self.service.url
 
     def start_service(self) -> None:
-        self.port = self.port or free_port()  # the same address across restarts
         self.service = start_api("fraud-ensemble API", "fraud_ensemble", self.env, self.run_dir, self.port, self.host)
+        self.port = port_of(self.service)  # a restart keeps the address
 
     def restart_service(self, **env: str) -> None:
         """The API again with changed settings (the benchmark and tests switch modes this way)."""
