@@ -51,6 +51,18 @@ async def sse(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
             "description": "`text/event-stream`: one `citations` event, `token` events, one `done` event "
             "with the mode; JSON when `stream` is false.",
             "model": Answer,
+            "content": {
+                "text/event-stream": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["event", "data"],
+                        "properties": {
+                            "event": {"enum": ["citations", "token", "done"]},
+                            "data": {"type": "string"},
+                        },
+                    }
+                }
+            },
         },
         413: PROBLEM,
         422: PROBLEM,
