@@ -3,6 +3,7 @@ against a deployed stack)."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 
@@ -40,11 +41,8 @@ def ensemble_mode(stack):
 
 
 def test_triton_s_ensemble_gives_the_same_vote_in_one_round_trip(ensemble_mode, transactions):
-    import httpx
-
-    fanned = None
     body = httpx.post(f"{ensemble_mode.url}/v1/score/batch", json={"transactions": transactions}, timeout=60).json()
     assert body["mode"] == "ensemble" and body["models"] == {"ensemble": "fraud_ensemble"}
     assert set(body["timings_ms"]) == {"fraud_ensemble", "total"}
-    fanned = [sum(v["weight"] * v["score"] for v in r["votes"]) for r in body["results"]]
-    assert [r["fraud_probability"] for r in body["results"]] == pytest.approx(fanned, abs=1e-6)
+    weighted = [sum(v["weight"] * v["score"] for v in r["votes"]) for r in body["results"]]
+    assert [r["fraud_probability"] for r in body["results"]] == pytest.approx(weighted, abs=1e-6)

@@ -95,7 +95,7 @@ async def live() -> HealthStatus:
 async def ready(scorer: ScorerDep, settings: SettingsDep) -> HealthStatus:
     """Ready when the quorum can be met (fanout) or the ensemble is loaded (ensemble)."""
     missing = await scorer.ready()
-    needed = 1 if settings.mode == "ensemble" else settings.quorum
-    if len(settings.models if settings.mode == "fanout" else [1]) - len(missing) < needed:
+    # fanout: enough voters for the quorum; ensemble: the one ensemble model (it fails whole)
+    if missing and (settings.mode == "ensemble" or len(settings.models) - len(missing) < settings.quorum):
         raise not_ready([f"models {', '.join(missing)} on Triton"], settings.retry_after_s)
     return HealthStatus(status="ready" if not missing else "degraded")
