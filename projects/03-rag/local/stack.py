@@ -129,19 +129,23 @@ def running_stack(
     service_env: dict[str, str] | None = None,
     backend: str | None = None,
     index: bool = True,
+    llm: LocalLlamaCpp | LocalVllm | None = None,
 ) -> Iterator[Stack]:
     """Triton (embeddings), Milvus Lite and an LLM server, then the service, then the course
-    indexed into it; all stopped on exit. ``backend`` as in project 02 (STUDY_LLM_BACKEND)."""
+    indexed into it; all stopped on exit. ``backend`` as in project 02 (STUDY_LLM_BACKEND); ``llm``:
+    an LLM server already running (project 06 shares its own), neither started nor stopped here."""
     backend = choose_backend(backend)
     milvus = LocalMilvus(run_dir / "milvus")
-    llm = BACKENDS[backend](run_dir / "logs" / f"{backend}.log")
+    own_llm = llm is None
+    llm = llm or BACKENDS[backend](run_dir / "logs" / f"{backend}.log")
     triton = start_triton(run_dir, report)
     stack = Stack(triton, milvus, llm, run_dir, service_env or {}, port=port, host=host)
     try:
         report("starting Milvus Lite")
         milvus.start()
-        report(f"starting the {backend} OpenAI-compatible server (SmolLM2-135M-Instruct)")
-        llm.start(report)
+        if own_llm:
+            report(f"starting the {backend} OpenAI-compatible server (SmolLM2-135M-Instruct)")
+            llm.start(report)
         report("starting the FastAPI service")
         stack.start_service()
         if index:
@@ -150,7 +154,8 @@ def running_stack(
         yield stack
     finally:
         stack.stop_service()
-        llm.stop()
+        if own_llm:
+            llm.stop()
         milvus.stop()
         triton.stop()
 
