@@ -17,6 +17,7 @@ TEST_SETTINGS = {
     "EMAIL_ASSISTANT_RETRY_BACKOFF_S": "2",
     "EMAIL_ASSISTANT_LLM_RETRIES": "3",
     "EMAIL_ASSISTANT_SENDER_MESSAGES_PER_HOUR": "3",
+    "EMAIL_ASSISTANT_SWEEP_EVERY_S": "2",  # the worker re-queues from PostgreSQL what Redis lost
 }
 local_stack, stack, base_url, client = stack_fixtures(
     lambda run_dir: running_stack(run_dir, report=lambda _: None, service_env=TEST_SETTINGS), client_timeout_s=60

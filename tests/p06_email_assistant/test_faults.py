@@ -2,7 +2,8 @@
 is answered twice. PostgreSQL down: the API answers 503 and SMTP 451 (senders retry). The LLM down:
 messages wait and are retried with backoff, then escalated. The course search down: the draft is
 written without it. The relay down: the approved reply goes out once it is back. A worker killed
-mid-message: the next one resumes it from its last checkpoint."""
+mid-message: the next one resumes it from its last checkpoint. Redis down: nothing new is accepted
+(503), a decision already taken is carried out once Redis is back."""
 
 from __future__ import annotations
 
@@ -92,6 +93,21 @@ def test_with_the_relay_down_an_approved_reply_goes_out_once_it_is_back(stack, c
     assert wait_until_done(client, accepted["id"], busy={"awaiting_approval"})["state"] == "sent"
     mine = [m for m in stack.relay.received() if m["Message-ID"] == f"<reply-{accepted['id']}@course.example>"]
     assert len(mine) == 1
+
+
+def test_a_decision_taken_while_redis_is_down_is_carried_out_when_it_returns(stack, client, mail):
+    accepted = upload(client, mail(*QUESTION))
+    assert wait_until_done(client, accepted["id"])["state"] == "awaiting_approval"
+    before = len(stack.relay.received())
+    stack.redis.stop()
+    try:
+        refused = client.post("/v1/messages", content=mail(*NEWSLETTER), headers={"Content-Type": "message/rfc822"})
+        assert_backend_unavailable(refused, "redis")
+        assert client.post(f"/v1/approvals/{accepted['id']}", json={"action": "approve"}).status_code == 202
+    finally:
+        stack.redis.start()  # empty: the queue is gone, and the worker's sweep rebuilds it from PostgreSQL
+    assert wait_until_done(client, accepted["id"], busy={"awaiting_approval"})["state"] == "sent"
+    assert len(stack.relay.received()) == before + 1
 
 
 # --8<-- [start:crash]

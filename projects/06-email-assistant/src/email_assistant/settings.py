@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(1024 * 1024, description="Larger mail is refused (SMTP 552, HTTP 413).")
     sender_messages_per_hour: int = Field(20, ge=1, description="More from one sender are held, not processed.")
     worker_name: str = Field("worker-1", description="Names the worker's processing list in Redis.")
+    sweep_every_s: float = Field(
+        60, gt=0, description="How often a worker re-queues from the database what has work left."
+    )
     worker_metrics_host: str = "0.0.0.0"
     worker_metrics_port: int = Field(9100, ge=0, description="The worker's own /metrics (0: off).")
     retry_after_s: int = 5

@@ -206,8 +206,14 @@ class Store:
         return row["attempts"] if row else 0
 
     async def unfinished(self) -> list[int]:
-        """Messages accepted and not yet done: what a worker re-queues when it starts."""
-        rows = await self.fetch("SELECT id FROM messages WHERE state IN ('queued', 'working') ORDER BY id")
+        """Messages a worker has work on: accepted and not done, or decided by a person and not yet
+        sent or filed. What a worker queues again when it starts, and every minute after."""
+        rows = await self.fetch(
+            """SELECT m.id FROM messages m LEFT JOIN approvals a ON a.message = m.id
+               WHERE m.state IN ('queued', 'working')
+                  OR (m.state = 'awaiting_approval' AND a.action IS NOT NULL)
+               ORDER BY m.id"""
+        )
         return [row["id"] for row in rows]
 
     # --8<-- [start:log]

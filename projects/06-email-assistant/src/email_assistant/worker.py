@@ -48,11 +48,16 @@ class Worker:
         self.stopping = asyncio.Event()
 
     async def recover(self) -> None:
-        """Put back what this worker held when it stopped, and whatever the database says is
-        unfinished (the queue lives in Redis, which may have lost it)."""
+        """Put back what this worker held when it stopped, then sweep."""
         while await self.redis.lmove(self.processing, QUEUE, "LEFT", "RIGHT"):
             pass
+        await self.sweep()
+
+    async def sweep(self) -> None:
+        """Queue what the database says has work left and the queue does not hold: the queue lives
+        in Redis, which may have lost it, or been down when it was to be queued."""
         queued = {int(i) for i in await self.redis.lrange(QUEUE, 0, -1)}
+        queued |= {int(i) for i in cast(list[bytes], await self.redis.zrange(DELAYED, 0, -1))}
         for message in await self.store.unfinished():
             if message not in queued:
                 await self.redis.lpush(QUEUE, message)
@@ -67,12 +72,16 @@ class Worker:
     async def run(self) -> None:
         await self.recover()
         log.info("worker %s ready", self.settings.worker_name)
+        swept = time.monotonic()
         while not self.stopping.is_set():
             try:
+                if time.monotonic() - swept > self.settings.sweep_every_s:
+                    await self.sweep()
+                    swept = time.monotonic()
                 await self.promote_due()
                 raw = await self.redis.blmove(QUEUE, self.processing, 1, "RIGHT", "LEFT")
-            except redis.exceptions.ConnectionError:
-                log.warning("Redis unreachable; trying again")
+            except (redis.exceptions.ConnectionError, *DATABASE_ERRORS) as exc:
+                log.warning("Redis or PostgreSQL unreachable (%s); trying again", type(exc).__name__)
                 await asyncio.sleep(1)
                 continue
             if raw is None:
@@ -90,6 +99,9 @@ class Worker:
             log.warning("PostgreSQL unreachable while on message %s: %s", message, exc)
             metrics.RETRIES.labels("postgresql").inc()
             await self.redis.zadd(DELAYED, {str(message): time.time() + self.settings.retry_backoff_s})
+        except Exception as exc:  # a bug, or a message no step can handle: a person looks at it
+            log.exception("message %s failed", message)
+            await self.escalate(message, "error", f"{type(exc).__name__}: {exc}")
 
     async def retry_later(self, message: int, backend: str, error: str) -> None:
         """Back off and try again (5 s, 10 s, 20 s, ... by default); after llm_retries tries, hand
@@ -98,15 +110,17 @@ class Worker:
         metrics.RETRIES.labels(backend).inc()
         if attempts > self.settings.llm_retries:
             log.warning("message %s escalated after %d failed runs (%s)", message, attempts, backend)
-            await self.store.set_state(message, "escalated")
-            output = {"reason": f"{backend} unavailable", "attempts": attempts, "error": error[:300]}
-            await self.store.log_decision(message, "escalated", {}, output, 0.0)
-            row = await self.store.message(message)
-            metrics.MESSAGES.labels((row or {}).get("category") or "unknown", "escalated").inc()
+            await self.escalate(message, f"{backend} unavailable", error, attempts=attempts)
             return
         delay = self.settings.retry_backoff_s * 2 ** (attempts - 1)
         log.info("message %s: %s unavailable, retry %d in %.1f s", message, backend, attempts, delay)
         await self.redis.zadd(DELAYED, {str(message): time.time() + delay})
+
+    async def escalate(self, message: int, reason: str, error: str, **more: Any) -> None:
+        await self.store.set_state(message, "escalated")
+        await self.store.log_decision(message, "escalated", {}, {"reason": reason, **more, "error": error[:300]}, 0.0)
+        row = await self.store.message(message)
+        metrics.MESSAGES.labels((row or {}).get("category") or "unknown", "escalated").inc()
 
     # --8<-- [end:handle]
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from email_assistant import metrics
@@ -22,6 +24,7 @@ from email_assistant.intake import QUEUE, Intake
 from email_assistant.settings import Settings
 from email_assistant.store import Store
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: problem_doc("PostgreSQL or Redis is down: nothing was done; see Retry-After.")
@@ -130,7 +133,10 @@ async def decide(message: MessageIdPath, decision: Decision, store: StoreDep, re
     if approval and approval["decided_at"]:
         metrics.APPROVAL_WAIT.observe((approval["decided_at"] - approval["requested_at"]).total_seconds())
     redis: Redis = request.app.state.redis
-    await redis.lpush(QUEUE, message)  # if Redis is down, the worker finds it in the database
+    try:
+        await redis.lpush(QUEUE, message)
+    except redis_errors.ConnectionError:  # recorded all the same: a worker's sweep finds it in the database
+        log.warning("Redis unreachable: message %s waits for the worker's sweep", message)
     return Decided(message=message, action=decision.action, state="awaiting_approval")
 
 
