@@ -12,7 +12,8 @@ from email.utils import make_msgid
 
 import httpx
 
-BUSY = {"queued", "working"}
+from email_assistant.store import IN_PROGRESS
+
 _senders = itertools.count(1)
 
 QUESTION = (
@@ -47,7 +48,9 @@ def upload(client: httpx.Client, raw: bytes) -> dict:
     return response.json()
 
 
-def wait_until_done(client: httpx.Client, message: int, timeout_s: float = 180, busy: frozenset | set = BUSY) -> dict:
+def wait_until_done(
+    client: httpx.Client, message: int, timeout_s: float = 180, busy: frozenset | set = IN_PROGRESS
+) -> dict:
     """Poll the message until the worker is done with it (a draft waiting, filed, sent, ...)."""
     deadline = time.monotonic() + timeout_s
     while True:

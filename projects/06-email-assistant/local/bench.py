@@ -40,6 +40,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from sklearn.metrics import accuracy_score, f1_score
 
+from email_assistant.store import IN_PROGRESS
 from study.bench.load import machine
 from study.paths import DOCS_DIR
 
@@ -47,7 +48,6 @@ from .stack import EVALUATION_DIR, running_stack
 
 DEFAULT_OUT = DOCS_DIR / "projects" / Path(__file__).resolve().parents[1].name / "results"
 STEPS = ("triage", "extract", "choose_tool", "run_tool", "draft")
-BUSY = {"queued", "working"}
 
 
 def load(name: str) -> list[dict[str, Any]]:
@@ -193,7 +193,7 @@ def run_pipeline(url: str, emails: list[dict[str, Any]], timeout_s: float = 900)
             ids.append(response.json()["id"])
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if all(client.get(f"/v1/messages/{i}").json()["state"] not in BUSY for i in ids):
+            if all(client.get(f"/v1/messages/{i}").json()["state"] not in IN_PROGRESS for i in ids):
                 break
             time.sleep(0.5)
         wall_s = time.perf_counter() - started

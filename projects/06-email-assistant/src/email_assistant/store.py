@@ -97,6 +97,7 @@ CREATE TABLE IF NOT EXISTS calendar_slots (
 # held: over the sender's hourly limit (kept, not processed)
 STATES = ("queued", "held", "working", "awaiting_approval", "sent", "rejected", "filed", "escalated")
 FINISHED = {"sent", "rejected", "filed", "escalated"}
+IN_PROGRESS = frozenset({"queued", "working"})  # a worker has yet to take it, or is on it
 
 
 @dataclass(frozen=True)
@@ -192,12 +193,15 @@ class Store:
             flags=list(row["flags"]),
         )
 
-    async def set_state(self, message: int, state: str, **fields: str) -> None:
-        columns = "".join(f", {name} = %s" for name in fields if name in ("category", "urgency"))
-        values = [v for name, v in fields.items() if name in ("category", "urgency")]
+    async def set_state(
+        self, message: int, state: str, category: str | None = None, urgency: str | None = None
+    ) -> None:
+        """The message's state; its category and urgency too when given (triage), else kept."""
         await self.fetch(
-            f"UPDATE messages SET state = %s, updated_at = now(){columns} WHERE id = %s", state, *values, message
-        )
+            """UPDATE messages SET state = %s, category = COALESCE(%s, category), urgency = COALESCE(%s, urgency),
+                                   updated_at = now() WHERE id = %s""",
+            state, category, urgency, message,
+        )  # fmt: skip
 
     async def count_attempt(self, message: int) -> int:
         row = await self.fetch_one(
@@ -295,6 +299,10 @@ class Store:
     async def mark_sent(self, message: int) -> None:
         await self.fetch("UPDATE sent SET state = 'sent', sent_at = now() WHERE message = %s", message)
         await self.set_state(message, "sent")
+
+    async def step_count(self, message: int) -> int:
+        row = await self.fetch_one("SELECT count(*) AS n FROM decisions WHERE message = %s", message)
+        return row["n"] if row else 0
 
     async def add_note(self, sender: str, note: str) -> None:
         await self.fetch("INSERT INTO sender_notes (sender, note) VALUES (%s, %s)", sender, note)

@@ -158,8 +158,7 @@ class Worker:
         await self.graph.ainvoke(command, config, durability="sync")
         state = await self.graph.aget_state(config)
         if not state.next:
-            steps = await self.store.fetch("SELECT count(*) AS n FROM decisions WHERE message = %s", message)
-            metrics.STEPS_PER_MESSAGE.observe(steps[0]["n"])
+            metrics.STEPS_PER_MESSAGE.observe(await self.store.step_count(message))
 
     # --8<-- [end:advance]
 
