@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from PIL import Image
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
 
-from image_classification.api.body_limit import BodySizeLimitMiddleware
+from image_classification.api.middleware import install_middleware
 from image_classification.api.problems import install_problem_handlers
 from image_classification.api.routes import router
-from image_classification.logging_config import AccessLogMiddleware, configure_logging
+from image_classification.logging_config import configure_logging
 from image_classification.onnx_runtime_client import OnnxRuntimeClassifier
 from image_classification.services.classifier import Classifier, ModelBackend
 from image_classification.settings import Settings
@@ -62,14 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router)
     install_problem_handlers(app, settings.retry_after_s)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")  # outermost: ids for all
-
-    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
-    instrumentator.add(metrics.latency(should_include_status=True, buckets=HTTP_LATENCY_BUCKETS))
-    instrumentator.add(metrics.requests())
-    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    install_middleware(app, settings.max_request_bytes, latency_buckets=HTTP_LATENCY_BUCKETS)
     return app
 
 

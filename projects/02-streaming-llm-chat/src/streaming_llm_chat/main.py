@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
 
 from streaming_llm_chat import metrics as chat_metrics
-from streaming_llm_chat.api.body_limit import BodySizeLimitMiddleware
+from streaming_llm_chat.api.middleware import install_middleware
 from streaming_llm_chat.api.problems import install_problem_handlers
 from streaming_llm_chat.api.routes import router
 from streaming_llm_chat.conversation_store import ConversationStore, redis_client
 from streaming_llm_chat.llm_client import LLMClient
-from streaming_llm_chat.logging_config import AccessLogMiddleware, configure_logging
+from streaming_llm_chat.logging_config import configure_logging
 from streaming_llm_chat.services.admission import Admission
 from streaming_llm_chat.services.chat import ChatService
 from streaming_llm_chat.services.context import TokenCounter
@@ -62,11 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router)
     install_problem_handlers(app, settings.retry_after_s)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
-    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
-    instrumentator.add(metrics.latency(should_include_status=True))
-    instrumentator.add(metrics.requests())
-    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    install_middleware(app, MAX_BODY_BYTES)
     return app

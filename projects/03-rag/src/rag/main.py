@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
 
-from rag.api.body_limit import BodySizeLimitMiddleware
+from rag.api.middleware import install_middleware
 from rag.api.problems import install_problem_handlers
 from rag.api.routes import router
 from rag.embedding_client import EmbeddingClient
 from rag.llm_client import LLMClient
-from rag.logging_config import AccessLogMiddleware, configure_logging
+from rag.logging_config import configure_logging
 from rag.services.agent import Agent
 from rag.services.answering import Answerer
 from rag.services.ingestion import Ingestion
@@ -54,12 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router)
     install_problem_handlers(app, settings.retry_after_s)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_document_bytes + 64 * 1024)
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
-    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
-    instrumentator.add(metrics.latency(should_include_status=True))
-    instrumentator.add(metrics.requests())
-    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    install_middleware(app, settings.max_document_bytes + 64 * 1024)
     tracing.instrument(app)
     return app

@@ -8,17 +8,15 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.concurrency import run_in_threadpool
 
-from video_moderation.api.body_limit import BodySizeLimitMiddleware
+from video_moderation.api.middleware import install_middleware
 from video_moderation.api.problems import install_problem_handlers
 from video_moderation.api.routes import router
 from video_moderation.celery_app import create_celery
 from video_moderation.job_store import JobStore, StoreUnavailable
-from video_moderation.logging_config import AccessLogMiddleware, configure_logging
+from video_moderation.logging_config import configure_logging
 from video_moderation.services.jobs import Jobs
 from video_moderation.settings import Settings
 
@@ -63,11 +61,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router)
     install_problem_handlers(app, settings.retry_after_s)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes + 1024 * 1024)
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
-    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
-    instrumentator.add(metrics.latency(should_include_status=True))
-    instrumentator.add(metrics.requests())
-    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    install_middleware(app, settings.max_upload_bytes + 1024 * 1024)
     return app

@@ -6,16 +6,14 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
-from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from redis.asyncio import Redis
 
-from email_assistant.api.body_limit import BodySizeLimitMiddleware
+from email_assistant.api.middleware import install_middleware
 from email_assistant.api.problems import install_problem_handlers
 from email_assistant.api.routes import router
 from email_assistant.intake import Intake
-from email_assistant.logging_config import AccessLogMiddleware, configure_logging
+from email_assistant.logging_config import configure_logging
 from email_assistant.settings import Settings
 from email_assistant.smtp_listener import start_listener
 from email_assistant.store import Store, open_pool
@@ -62,11 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(router)
     install_problem_handlers(app, settings.retry_after_s)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
-    instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
-    instrumentator.add(metrics.latency(should_include_status=True))
-    instrumentator.add(metrics.requests())
-    instrumentator.instrument(app).expose(app, include_in_schema=False)
+    install_middleware(app, settings.max_request_bytes)
     return app
