@@ -5,6 +5,7 @@
 #   prometheus    - alert rules unit-tested with promtool and evaluated by a real Prometheus
 #   prometheus-alertmanager - amtool validates the Alertmanager routing
 #   postgresql    - the harness's PostgreSQL (agent memory and checkpoints, audit records)
+#   apertium, apertium-eng-spa - project 07's rule-based translation engine and its language data
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -19,6 +20,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v apertium >/dev/null 2>&1 || missing+=(apertium)
+[ -e /usr/share/apertium/modes/eng-spa.mode ] || missing+=(apertium-eng-spa)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

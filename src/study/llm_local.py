@@ -63,6 +63,7 @@ class LocalLlamaCpp(OpenAIServer):
     log_path: Path
     port: int = field(default_factory=free_port)
     threads: int = 2
+    model: Path | None = None  # a GGUF file; None: SmolLM2-135M-Instruct
     process: ManagedProcess | None = None
 
     def start(self, report: Callable[[str], None] = lambda _: None) -> None:
@@ -72,7 +73,7 @@ class LocalLlamaCpp(OpenAIServer):
             "-m",
             "llama_cpp.server",
             "--model",
-            str(smollm2_gguf(env)),
+            str(self.model or smollm2_gguf(env)),
             "--model_alias",
             MODEL_ALIAS,
             "--n_ctx",
