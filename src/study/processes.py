@@ -26,10 +26,20 @@ def installed(binary: str, debian_package: str) -> str:
     return path
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port that is free now and that this process has not handed out before: once a probe
+    socket closes, the OS may offer its port to the next bind(0) again, and one server given the
+    same port twice (Triton's gRPC and metrics ports) does not start."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def resident_mb(pid: int) -> float:
