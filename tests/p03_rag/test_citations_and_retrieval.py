@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.evaluation import Retrieved, first_rank, load_evaluation_set, page_match, retrieval_scores
+from rag.settings import Settings
 from study.paths import REPO_ROOT
 
 
@@ -48,7 +49,7 @@ def test_every_citation_resolves_to_a_page_and_heading_of_the_site(
 
 
 def test_known_questions_retrieve_their_page(client, evaluation_set_path: Path):
-    """A quality gate, not a timing: the measured page recall@5 is 0.91, MRR 0.72 (see the project's docs page)."""
+    """A quality gate, not a timing: the measured page recall@5 is 0.91, MRR 0.74 (see the project's docs page)."""
     evaluation = load_evaluation_set(evaluation_set_path)
     assert len(evaluation.questions) >= 40
     ranks = []
@@ -61,9 +62,10 @@ def test_known_questions_retrieve_their_page(client, evaluation_set_path: Path):
 
 
 def test_off_topic_questions_fall_below_the_threshold(client, evaluation_set_path: Path):
+    threshold = Settings.model_fields["min_relevance"].default
     for question in load_evaluation_set(evaluation_set_path).off_topic:
         top = client.get("/v1/search", params={"q": question, "k": 1}).json()["results"][0]
-        assert top["score"] < 0.30, (question, top)
+        assert top["score"] < threshold, (question, top)
 
 
 def test_embeddings_from_triton_equal_onnx_runtime_on_the_same_tokens(stack):

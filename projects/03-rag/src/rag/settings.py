@@ -35,8 +35,11 @@ class Settings(BaseSettings):
 
     # Answering
     top_k: int = Field(5, ge=1, le=20)
+    # Measured on the evaluation set (study bench rag): between the highest off-topic best score
+    # and the lowest course question's. Raised from 0.30 when project 07's page on costs drew "How
+    # much does a kilogram of apples cost?" to 0.35: the corpus moves the threshold.
     min_relevance: float = Field(
-        0.30,
+        0.36,
         description="Best cosine score below which the course is taken "
         "not to cover the question (nothing is generated).",
     )
