@@ -19,6 +19,8 @@ def test_base_file_runs_every_part_on_any_host():
         assert env["TRANSLATION_S3_ENDPOINT_URL"] == "http://minio:9000"
         assert env["TRANSLATION_S3_ACCESS_KEY"] == services["minio"]["environment"]["MINIO_ROOT_USER"]
         assert "TRANSLATION_WORKER_NAME" not in env  # each replica names itself after its hostname
+    public = services["api"]["environment"]["TRANSLATION_S3_PUBLIC_ENDPOINT_URL"]
+    assert public == "http://localhost:9000" and any(p["published"] == "9000" for p in services["minio"]["ports"])
 
 
 def test_a_stopped_worker_has_longer_than_its_grace_period_to_hand_its_job_back():

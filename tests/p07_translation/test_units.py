@@ -108,3 +108,19 @@ def test_routing_policies():
     assert route("Restart the service after the change.", "by_length", 4) == "neural"
     assert route("Restart the service after the change.", "cheapest", 4) == "apertium"
     assert route("Save", "neural", 4) == "neural"
+
+
+def test_download_links_name_the_address_clients_reach_not_the_internal_one():
+    from translation.settings import Settings
+    from translation.storage import Storage
+
+    settings = Settings(
+        s3_endpoint_url="http://minio:9000",
+        s3_public_endpoint_url="http://localhost:9000",
+        s3_access_key="key",
+        s3_secret_key="secret",
+    )
+    url = Storage(settings).download_url("jobs/1/result/a.es.md", "a.es.md")
+    assert url.startswith("http://localhost:9000/translation/jobs/1/result/a.es.md?") and "X-Amz-Signature=" in url
+    internal = Storage(settings.model_copy(update={"s3_public_endpoint_url": None}))
+    assert internal.download_url("k", "a.md").startswith("http://minio:9000/")

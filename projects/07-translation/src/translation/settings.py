@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key: str | None = Field(None, description="None: boto3's own lookup (environment, instance role).")
     s3_secret_key: str | None = None
+    s3_public_endpoint_url: str | None = Field(
+        None, description="The S3 address clients reach, for download URLs (None: s3_endpoint_url)."
+    )
     download_url_ttl_s: int = Field(3600, ge=60, description="How long a presigned download URL works.")
 
     apertium_command: str = Field("apertium", description="The rule-based engine (Debian: apertium-eng-spa).")

@@ -22,9 +22,17 @@ class Storage:
     def __init__(self, settings: Settings):
         self.bucket = settings.s3_bucket
         self.url_ttl_s = settings.download_url_ttl_s
-        self.client = boto3.client(
+        self.client = self._client(settings, settings.s3_endpoint_url)
+        # A presigned URL names the host it was signed for: inside compose the service reaches
+        # http://minio:9000, a reader's browser reaches the public address.
+        public = settings.s3_public_endpoint_url
+        self.signer = self._client(settings, public) if public else self.client
+
+    @staticmethod
+    def _client(settings: Settings, endpoint_url: str | None) -> Any:
+        return boto3.client(
             "s3",
-            endpoint_url=settings.s3_endpoint_url,
+            endpoint_url=endpoint_url,
             region_name=settings.s3_region,
             aws_access_key_id=settings.s3_access_key,
             aws_secret_access_key=settings.s3_secret_key,
@@ -77,7 +85,7 @@ class Storage:
             token = {"ContinuationToken": page["NextContinuationToken"]}
 
     def download_url(self, key: str, filename: str) -> str:
-        return self.client.generate_presigned_url(
+        return self.signer.generate_presigned_url(
             "get_object",
             Params={
                 "Bucket": self.bucket,

@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 
 from translation import metrics
 from translation.documents import UnsupportedDocument, read_document
+from translation.engines import EngineUnavailable
 from translation.jobs import ALIVE, ENGINE_SEGMENTS, PROCESSING, QUEUE, Jobs, original_key, result_key, translated_name
 from translation.logging_config import configure_logging
 from translation.settings import Settings
@@ -125,10 +126,13 @@ class Worker:
             outcome = await self.current
         except (asyncio.CancelledError, HandBack):
             outcome = "handed_back"
-        except (StorageUnavailable, redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+        except (StorageUnavailable, EngineUnavailable, redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
             log.warning("job %s: a backend failed (%s); it goes back to the queue", job_id, exc)
             outcome = "handed_back"
-            await asyncio.sleep(1)
+            await asyncio.sleep(self.settings.retry_after_s)
+        except Exception as exc:  # a bug, or a document this code cannot handle: the job fails, the worker goes on
+            log.exception("job %s failed", job_id)
+            outcome = await self._fail(job_id, f"{type(exc).__name__}: {exc}")
         finally:
             self.current = None
         metrics.JOBS.labels(outcome).inc()
@@ -186,6 +190,12 @@ class Worker:
         record.update(status=status, finished=time.time(), **fields)
         await self.jobs.save(record)
         return status
+
+    async def _fail(self, job_id: str, error: str) -> str:
+        record = await self.jobs.get(job_id)
+        if record is None:
+            return "failed"
+        return await self._finish(record, "failed", error=error)
 
     def _lease_ms(self) -> int:
         return int(3000 * self.settings.heartbeat_s)
