@@ -29,6 +29,13 @@ def test_list_shows_the_projects_found_under_projects():
         assert project.name in result.output and project.title in result.output
 
 
+@pytest.mark.parametrize("project", discover(), ids=lambda p: p.name)
+def test_each_project_s_try_it_line_is_filled_in_with_the_url(project):
+    """`study up` prints TRY_IT.format(url=...): a brace meant literally (a JSON body) must be doubled."""
+    line = project.try_it.format(url="http://127.0.0.1:8000")
+    assert "http://127.0.0.1:8000/" in line and "{url}" not in line
+
+
 def test_unknown_project_is_a_clear_error_not_a_traceback():
     result = runner.invoke(app, ["up", "no-such-project"])
     assert result.exit_code == 2

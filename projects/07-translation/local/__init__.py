@@ -3,7 +3,8 @@ document worker (stack.py); the model builds (models.py, quantize.py); its bench
 
 TITLE = "Cost-optimised translation: pay for each sentence once"
 TEACHES = "quantisation with its quality price, a translation memory, routing by cost, spot workers with checkpoints"
+# A str.format template ({url} is filled in): the JSON body's braces are doubled.
 TRY_IT = (
     "curl -H 'Content-Type: application/json' "
-    """-d '{"text": "Your password has expired. Please choose a new one."}' {url}/v1/translate"""
+    """-d '{{"text": "Your password has expired. Please choose a new one."}}' {url}/v1/translate"""
 )

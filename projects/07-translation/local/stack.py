@@ -91,7 +91,7 @@ class Stack:
             "API docs": f"{self.url}/docs",
             "metrics (API)": f"{self.url}/metrics",
             "S3 (SeaweedFS)": self.s3.url,
-            "LLM server (Gemma 3 270M)": self.llm.base_url,
+            "LLM (Gemma)": self.llm.base_url,
         }
 
 
