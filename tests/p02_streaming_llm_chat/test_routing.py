@@ -109,7 +109,9 @@ def test_interleaved_conversations_each_keep_their_replica_and_their_prefix(two_
     for replica, mark in zip(stack.replicas, marks, strict=False):
         follow_up = replica.prefix_reuse_since(mark)
         assert follow_up.reused > 100  # its own conversation's history, not only the system prompt
-        assert follow_up.computed < 40  # the new question and little else
+        # the new question and little else: most of the prompt came from the cache (evicted, the
+        # history would be computed again and outweigh the system prompt that is still cached)
+        assert 2 * follow_up.computed < follow_up.reused
 
 
 # --8<-- [end:affinity-test]
