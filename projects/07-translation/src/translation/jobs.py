@@ -21,7 +21,6 @@ QUEUE = "translation:queue"
 PROCESSING = "translation:processing:"  # + worker name
 ALIVE = "translation:alive:"  # + worker name, expires when its heartbeats stop
 ENGINE_SEGMENTS = "translation:engine-segments:"  # + job id
-STATES = ("queued", "running", "done", "failed")
 
 
 def new_job_id() -> str:
@@ -62,6 +61,7 @@ class Jobs:
             "status": "queued",
             "segments_total": None,
             "segments_done": 0,
+            "fallbacks": 0,
             "created": time.time(),
             "finished": None,
             "error": None,

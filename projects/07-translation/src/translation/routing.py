@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Literal
 
 Policy = Literal["cheapest", "neural", "by_length"]
-ENGINES = ("apertium", "neural")
 
 
 # --8<-- [start:route]

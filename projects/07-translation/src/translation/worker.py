@@ -176,7 +176,7 @@ class Worker:
             await self.jobs.save_checkpoint(job_id, done)  # the checkpoint: this batch is never redone
             metrics.SEGMENTS_DONE.inc(len(chunk))
             record["segments_done"] = len(done)
-            record["fallbacks"] = record.get("fallbacks", 0) + sum(s.fallback for s in outcome.segments)
+            record["fallbacks"] += sum(s.fallback for s in outcome.segments)
             await self.jobs.save(record)
         language = record["pair"].split("-")[1]
         result = document.render([done[str(i)] for i in range(len(document.segments))], language)
