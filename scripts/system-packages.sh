@@ -6,6 +6,7 @@
 #   prometheus-alertmanager - amtool validates the Alertmanager routing
 #   postgresql    - the harness's PostgreSQL (agent memory and checkpoints, audit records)
 #   apertium, apertium-eng-spa - project 07's rule-based translation engine and its language data
+#   tesseract-ocr, tesseract-ocr-eng - project 08's OCR baseline
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -22,6 +23,8 @@ command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v apertium >/dev/null 2>&1 || missing+=(apertium)
 [ -e /usr/share/apertium/modes/eng-spa.mode ] || missing+=(apertium-eng-spa)
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -152,5 +152,25 @@ def bench(
     console.print(f"wrote {', '.join(str(p) for p in result)}")
 
 
+@app.command()
+def drill(
+    project: Annotated[str, typer.Argument(help="Project name, e.g. ocr.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the timeline JSON and chart (default: the docs).")
+    ] = None,
+) -> None:
+    """Run a project's fault drill: inject faults into its local stack and time its alerts."""
+    found = _project(project)
+    if not (found.recipe_dir / "drill.py").is_file():
+        console.print(f"[red]error:[/] {project} has no fault drill (only projects with a local/drill.py do)")
+        raise typer.Exit(2)
+    try:
+        result = found.recipe("drill").run(out, report=console.log)
+    except (StudyError, TimeoutError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"wrote {', '.join(str(p) for p in result)}")
+
+
 if __name__ == "__main__":
     app()

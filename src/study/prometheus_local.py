@@ -2,7 +2,8 @@
 
 The scrape jobs, rule files and alert rules are the ones ``docker compose up`` uses; only the targets
 change, from compose service names to the local processes' ports, and the intervals shrink to a
-second so that a test sees rules evaluated within seconds."""
+second so that a test sees rules evaluated within seconds. Alerts go to a local Alertmanager when
+one is given; with ``time_scale`` the rules run in compressed time (study.time_scale)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,32 @@ import yaml
 
 from study.errors import StudyError
 from study.processes import LocalServer, ManagedProcess, free_port, installed
+from study.time_scale import scaled_rules
 
 
-def local_config(compose_config: Path, targets: dict[str, str], interval: str = "1s") -> dict:
-    """The compose ``prometheus.yml`` with each job's targets replaced by ``targets[job_name]``."""
+def local_config(
+    compose_config: Path,
+    targets: dict[str, str],
+    interval: str = "1s",
+    alertmanager: str | None = None,
+    rule_dir: Path | None = None,
+    time_scale: float = 1,
+) -> dict:
+    """The compose ``prometheus.yml`` with each job's targets replaced by ``targets[job_name]``;
+    with ``time_scale`` > 1 the rule files are rewritten, scaled, into ``rule_dir``."""
     config = yaml.safe_load(compose_config.read_text())
     config["global"] = {**config.get("global", {}), "scrape_interval": interval, "evaluation_interval": interval}
-    config["rule_files"] = [str((compose_config.parent / name).resolve()) for name in config.get("rule_files", [])]
-    config.pop("alerting", None)  # no Alertmanager locally: alerts are read from Prometheus' own API
+    rule_files = [(compose_config.parent / name).resolve() for name in config.get("rule_files", [])]
+    if time_scale != 1:
+        assert rule_dir is not None, "scaled rules need a folder to be written to"
+        for i, source in enumerate(rule_files):
+            rule_files[i] = rule_dir / f"scaled-{source.name}"
+            rule_files[i].write_text(scaled_rules(source.read_text(), time_scale))
+    config["rule_files"] = [str(path) for path in rule_files]
+    if alertmanager is None:
+        config.pop("alerting", None)  # alerts are read from Prometheus' own API
+    else:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
     return config
@@ -32,6 +51,8 @@ class LocalPrometheus(LocalServer):
     data_dir: Path
     compose_config: Path
     targets: dict[str, str]
+    alertmanager: str | None = None  # host:port of an Alertmanager to send alerts to
+    time_scale: float = 1
     port: int = field(default_factory=free_port)
     process: ManagedProcess | None = None
 
@@ -43,7 +64,14 @@ class LocalPrometheus(LocalServer):
         binary = installed("prometheus", "prometheus")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config_file = self.data_dir / "prometheus.yml"
-        config_file.write_text(yaml.safe_dump(local_config(self.compose_config, self.targets), sort_keys=False))
+        config = local_config(
+            self.compose_config,
+            self.targets,
+            alertmanager=self.alertmanager,
+            rule_dir=self.data_dir,
+            time_scale=self.time_scale,
+        )
+        config_file.write_text(yaml.safe_dump(config, sort_keys=False))
         self.process = ManagedProcess(
             "prometheus",
             [

@@ -4,8 +4,6 @@ real Prometheus scraping the running stack (a rule over a renamed metric returns
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,28 +11,16 @@ from pathlib import Path
 import pytest
 from study.local.image_classification.stack import PROJECT_DIR
 
+from prometheus_tools import check_alertmanager, check_rules, promtool_test, promtool_test_mutated, tool
 from study.prometheus_local import LocalPrometheus
-from system_tools import system_tool
 
 from .conftest import prometheus_for
 
 OBSERVABILITY = PROJECT_DIR / "observability"
 
 
-def tool(name: str) -> str:
-    return system_tool(name, debian="prometheus prometheus-alertmanager")
-
-
-def promtool_test(tests_file: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [tool("promtool"), "test", "rules", tests_file.name], cwd=tests_file.parent, capture_output=True, text=True
-    )
-
-
 def test_rules_are_valid():
-    done = subprocess.run(
-        [tool("promtool"), "check", "rules", str(OBSERVABILITY / "alerts.yml")], capture_output=True, text=True
-    )
+    done = check_rules(OBSERVABILITY / "alerts.yml")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS: 14 rules found" in done.stdout
 
@@ -46,19 +32,16 @@ def test_promtool_unit_tests_pass():
 
 def test_promtool_unit_tests_catch_a_wrong_threshold(tmp_path: Path):
     """The unit tests can fail: a fast-burn threshold three times too high misses the outage."""
-    rules = (OBSERVABILITY / "alerts.yml").read_text()
-    assert rules.count("> 0.072") == 2
-    (tmp_path / "alerts.yml").write_text(rules.replace("> 0.072", "> 0.2"))
-    shutil.copy(OBSERVABILITY / "alerts.test.yml", tmp_path)
-    done = promtool_test(tmp_path / "alerts.test.yml")
+    assert (OBSERVABILITY / "alerts.yml").read_text().count("> 0.072") == 2
+    done = promtool_test_mutated(
+        OBSERVABILITY / "alerts.yml", OBSERVABILITY / "alerts.test.yml", "> 0.072", "> 0.2", tmp_path
+    )
     assert done.returncode != 0
     assert "a full outage pages within ten minutes" in done.stdout + done.stderr
 
 
 def test_alertmanager_config_is_valid():
-    done = subprocess.run(
-        [tool("amtool"), "check-config", str(OBSERVABILITY / "alertmanager.yml")], capture_output=True, text=True
-    )
+    done = check_alertmanager(OBSERVABILITY / "alertmanager.yml")
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -1,4 +1,5 @@
-"""Structured JSON logs, one object per line, each carrying the request id of the request it serves."""
+"""Structured JSON logs, one object per line, each carrying the request id of the request it serves
+(and, in a service that traces, the trace and span ids of the span it was written in)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": getattr(record, "correlation_id", None),  # set by CorrelationIdFilter
         }
+        for key in ("trace_id", "span_id"):  # set by a service that traces (project 08's tracing.py)
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
         if hasattr(record, "http"):
             entry["http"] = record.http
         if record.exc_info:

@@ -16,11 +16,19 @@ from ..logging_config import AccessLogMiddleware
 from .body_limit import BodySizeLimitMiddleware
 
 
-def install_middleware(app: FastAPI, max_body_bytes: int, latency_buckets: Sequence[float] | None = None) -> None:
-    """The last ``add_middleware`` runs first: ids, then the log, then the size check."""
+def install_middleware(
+    app: FastAPI,
+    max_body_bytes: int,
+    latency_buckets: Sequence[float] | None = None,
+    request_metrics: bool = True,
+) -> None:
+    """The last ``add_middleware`` runs first: ids, then the log, then the size check.
+    ``request_metrics=False`` leaves out the request metrics and /metrics (to measure their cost)."""
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    if not request_metrics:
+        return
     instrumentator = Instrumentator(should_group_status_codes=False, excluded_handlers=["/metrics"])
     if latency_buckets:
         instrumentator.add(metrics.latency(should_include_status=True, buckets=tuple(latency_buckets)))
