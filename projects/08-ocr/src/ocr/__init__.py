@@ -1,0 +1,1 @@
+"""Project 08: a monitored OCR service (PP-OCR on Triton)."""
