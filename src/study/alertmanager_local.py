@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import yaml
 
 from study.processes import LocalServer, ManagedProcess, free_port, installed
@@ -67,6 +66,3 @@ class LocalAlertmanager(LocalServer):
         )
         self.process.start()
         self.process.wait_http_ok(f"{self.url}/-/ready", 30)
-
-    def alerts(self) -> list[dict]:
-        return httpx.get(f"{self.url}/api/v2/alerts", timeout=10).json()

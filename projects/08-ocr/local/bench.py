@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ocr.metrics import STAGES
 from study.bench.charts import format_concurrency_panels
 from study.bench.load import closed_loop, machine
 from study.paths import DOCS_DIR
@@ -38,7 +39,6 @@ from .stack import Stack, running_stack, start_service
 DEFAULT_OUT = DOCS_DIR / "projects" / "08-ocr" / "results"
 CONCURRENCY = (1, 8, 32)
 REQUESTS = {1: 20, 8: 48, 32: 64}
-STAGES = ("decode", "detect", "crop", "classify", "recognize", "order")
 TRITON_MODELS = ("text_detection", "text_direction", "text_recognition", "ctc_decode")
 SERVICE = "PP-OCR on Triton (this service)"
 # The same service set as rapidocr is by default: enlargement before detection not capped, each
@@ -96,9 +96,7 @@ def run_load(stack: Stack, scale: float, report: Report) -> list[dict]:
     return rows
 
 
-def read_with_service(url: str) -> Callable[[Sample], list[str]]:
-    client = httpx.Client(base_url=url, timeout=300)
-
+def read_with_service(client: httpx.Client) -> Callable[[Sample], list[str]]:
     def read(sample: Sample) -> list[str]:
         answer = client.post("/v1/ocr", files={"file": ("page", sample.image, "application/octet-stream")})
         answer.raise_for_status()
@@ -140,15 +138,18 @@ def run_accuracy(stack: Stack, scale: float, report: Report) -> dict:
     with tempfile.TemporaryDirectory() as run_dir:
         as_rapidocr = start_service(stack.triton, None, Path(run_dir), settings=AS_RAPIDOCR)
         try:
-            for engine, read in (
-                (SERVICE, read_with_service(stack.url)),
-                ("the same, set as rapidocr", read_with_service(as_rapidocr.url)),
-                ("Tesseract 5", lambda sample: tesseract_lines(sample.image)),
+            with (
+                httpx.Client(base_url=stack.url, timeout=300) as service,
+                httpx.Client(base_url=as_rapidocr.url, timeout=300) as service_as_rapidocr,
             ):
-                engines[engine], by_condition[engine] = score_engine(read, samples)
-                report(
-                    f"{engine}: CER {engines[engine]['cer']:.3f}, word accuracy {engines[engine]['word_accuracy']:.3f}"
-                )
+                for engine, read in (
+                    (SERVICE, read_with_service(service)),
+                    ("the same, set as rapidocr", read_with_service(service_as_rapidocr)),
+                    ("Tesseract 5", lambda sample: tesseract_lines(sample.image)),
+                ):
+                    engines[engine], by_condition[engine] = score_engine(read, samples)
+                    scores = engines[engine]
+                    report(f"{engine}: CER {scores['cer']:.3f}, word accuracy {scores['word_accuracy']:.3f}")
         finally:
             as_rapidocr.stop()
     breakdown = {

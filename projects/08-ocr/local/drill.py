@@ -139,14 +139,15 @@ def drill(stack: Stack, fault: str, warm_s: float = 20, timeout_s: float = 150, 
         mark("resolved delivered")
     finally:
         traffic.stop()
+    bodies = [(delivery.at, json.loads(delivery.body)) for delivery in webhook.deliveries[since:]]
     notifications = [
         {
-            "at_s": round(d.at - traffic.started_wall, 2),
-            "receiver": json.loads(d.body)["receiver"],
-            "status": json.loads(d.body)["status"],
-            "alerts": sorted(a["labels"]["alertname"] for a in json.loads(d.body)["alerts"]),
+            "at_s": round(at - traffic.started_wall, 2),
+            "receiver": body["receiver"],
+            "status": body["status"],
+            "alerts": sorted(a["labels"]["alertname"] for a in body["alerts"]),
         }
-        for d in webhook.deliveries[since:]
+        for at, body in bodies
     ]
     return DrillResult(fault, alert, TIME_SCALE, events, traffic.answers, notifications)
 

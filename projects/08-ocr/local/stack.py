@@ -19,17 +19,22 @@ from study.triton_local import LocalTriton, build_cpu_repository
 from study.webhook_receiver import WebhookReceiver
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-# The script compose's model-build service runs: which files of the wheel are which model.
-REPOSITORY_BUILD = runpy.run_path(str(PROJECT_DIR / "model_build" / "build_repository.py"))
 OBSERVABILITY = PROJECT_DIR / "observability"
 # Local mode runs the production rules and routing 60 times faster: an hour's window is a minute.
 TIME_SCALE = 60
 
 
+def repository_build() -> dict:
+    """The script compose's model-build service runs (which files of the wheel are which model, and
+    the character list), loaded when a stack starts rather than when this module is imported."""
+    return runpy.run_path(str(PROJECT_DIR / "model_build" / "build_repository.py"))
+
+
 def start_triton(run_dir: Path, report: Report = print) -> LocalTriton:
-    models = REPOSITORY_BUILD["shipped_models"]()
+    build = repository_build()
+    models = build["shipped_models"]()
     repository = build_cpu_repository(PROJECT_DIR / "model_repository", models, run_dir / "model_repository")
-    REPOSITORY_BUILD["write_characters"](repository, models["text_recognition"])
+    build["write_characters"](repository, models["text_recognition"])
     # Triton's own spans are a compose feature: it exports OTLP as JSON, which the OpenTelemetry
     # Collector takes and the local trace store (protobuf only) refuses.
     triton = LocalTriton(repository, run_dir / "logs" / "tritonserver.log")
