@@ -365,6 +365,29 @@ class Platform:
         state, _ = await self._change(experiment_id, actor, change)
         return state
 
+    # ----- reading ---------------------------------------------------------------------------
+
+    async def history(self, experiment_id: str) -> list[Event]:
+        """Every event of one experiment, oldest first."""
+        await self.state(experiment_id)  # 404 for an unknown one
+        return await self._db(self.store.events(experiment_id))
+
+    async def prediction(self, prediction_id: uuid.UUID) -> dict[str, Any]:
+        """One stored prediction with its outcome, if any."""
+        row = await self._db(self.store.prediction(prediction_id))
+        if row is None:
+            raise UnknownPrediction(str(prediction_id))
+        return row
+
+    async def list_states(self) -> list[ExperimentState]:
+        """Every experiment's state, re-read first when the cache is stale (if the database answers)."""
+        if self.states_stale:
+            try:
+                await self.refresh()
+            except DATABASE_ERRORS as exc:
+                log.warning("listing experiments from cached states: %s", exc)
+        return list(self.states.values())
+
     # ----- report and replay -------------------------------------------------------------------
 
     async def report(self, experiment_id: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request, Response
@@ -20,7 +21,7 @@ from ab_platform.api.schemas import (
     StageChange,
     WeightsChange,
 )
-from ab_platform.experiments import ExperimentSpec, ExperimentState
+from ab_platform.experiments import Event, ExperimentSpec, ExperimentState
 from ab_platform.platform_service import Platform
 
 router = APIRouter()
@@ -35,6 +36,10 @@ def _errors(*pairs: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
 
 def platform_of(request: Request) -> Platform:
     return request.app.state.platform
+
+
+def event_view(event: Event) -> EventView:
+    return EventView(**{**dataclasses.asdict(event), "at": event.at.isoformat()})
 
 
 def view(state: ExperimentState) -> ExperimentView:
@@ -110,13 +115,7 @@ async def create_experiment(body: CreateExperiment, request: Request, actor: Act
 
 @router.get("/v1/experiments", response_model=list[ExperimentView])
 async def list_experiments(request: Request) -> list[ExperimentView]:
-    platform = platform_of(request)
-    if platform.states_stale:
-        try:
-            await platform.refresh()
-        except Exception:  # serve what is cached; the answer cannot say more than that
-            pass
-    return [view(s) for s in platform.states.values()]
+    return [view(s) for s in await platform_of(request).list_states()]
 
 
 @router.get(
@@ -133,10 +132,7 @@ async def get_experiment(experiment_id: ExperimentId, request: Request) -> Exper
 )
 async def experiment_events(experiment_id: ExperimentId, request: Request) -> list[EventView]:
     """The experiment's whole history: every change, who made it, when and why."""
-    platform = platform_of(request)
-    await platform.state(experiment_id)
-    events = await platform._db(platform.store.events(experiment_id))
-    return [EventView(**{**dataclasses.asdict(e), "at": e.at.isoformat()}) for e in events]
+    return [event_view(e) for e in await platform_of(request).history(experiment_id)]
 
 
 @router.post(
@@ -176,8 +172,7 @@ async def change_weights(
 )
 async def evaluate(experiment_id: ExperimentId, request: Request) -> list[EventView]:
     """Let the controller look now (it also looks on its own every few seconds); what it did."""
-    written = await platform_of(request).evaluate(experiment_id)
-    return [EventView(**{**dataclasses.asdict(e), "at": e.at.isoformat()}) for e in written]
+    return [event_view(e) for e in await platform_of(request).evaluate(experiment_id)]
 
 
 @router.get(
@@ -200,18 +195,10 @@ async def replay(experiment_id: ExperimentId, request: Request) -> list[dict[str
 
 
 @router.get("/v1/predictions/{prediction_id}", responses=_errors((404, "No such prediction.")))
-async def get_prediction(prediction_id: Annotated[str, Path(max_length=36)], request: Request) -> dict[str, Any]:
-    import uuid
-
-    try:
-        key = uuid.UUID(prediction_id)
-    except ValueError:
-        raise Problem(422, "validation-error", "prediction_id is not a UUID") from None
-    platform = platform_of(request)
-    row = await platform._db(platform.store.prediction(key))
-    if row is None:
-        raise Problem(404, "unknown-prediction", f"no prediction {prediction_id}")
-    return {k: (str(v) if not isinstance(v, (int, float, bool, list, type(None))) else v) for k, v in row.items()}
+async def get_prediction(prediction_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    """One prediction as stored (shadow answers included), with its outcome if one came back."""
+    row = await platform_of(request).prediction(prediction_id)
+    return {k: v if isinstance(v, (int, float, bool, list, type(None))) else str(v) for k, v in row.items()}
 
 
 @router.get("/health/live")
