@@ -32,7 +32,8 @@ def install_problem_handlers(app: FastAPI, retry_after_s: int) -> None:
 
     @app.exception_handler(UnknownPrediction)
     async def on_unknown_prediction(request: Request, exc: UnknownPrediction) -> JSONResponse:
-        return problem_response(request, Problem(404, "unknown-prediction", f"no prediction {exc} was given to a client"))
+        detail = f"no prediction {exc} was given to a client"
+        return problem_response(request, Problem(404, "unknown-prediction", detail))
 
     @app.exception_handler(ExperimentExists)
     async def on_exists(request: Request, exc: ExperimentExists) -> JSONResponse:
