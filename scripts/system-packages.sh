@@ -7,6 +7,7 @@
 #   postgresql    - the harness's PostgreSQL (agent memory and checkpoints, audit records)
 #   apertium, apertium-eng-spa - project 07's rule-based translation engine and its language data
 #   tesseract-ocr, tesseract-ocr-eng - project 08's OCR baseline
+#   mosquitto     - project 10's MQTT broker (devices publish images to it)
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -25,6 +26,7 @@ command -v apertium >/dev/null 2>&1 || missing+=(apertium)
 [ -e /usr/share/apertium/modes/eng-spa.mode ] || missing+=(apertium-eng-spa)
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
