@@ -4,7 +4,6 @@ persistence in its own folder (a persistent session's queued messages survive a 
 from __future__ import annotations
 
 import getpass
-import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,11 +17,6 @@ def _accepts(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def mosquitto_binary() -> str:
-    # Debian installs it in /usr/sbin, which is not on every user's PATH.
-    return shutil.which("mosquitto") or shutil.which("/usr/sbin/mosquitto") or installed("mosquitto", "mosquitto")
 
 
 @dataclass
@@ -48,7 +42,7 @@ class LocalMosquitto(LocalServer):
             f"user {getpass.getuser()}\n"  # as root, Mosquitto would switch to its own user otherwise
         )
         self.process = ManagedProcess(
-            "mosquitto", [mosquitto_binary(), "-c", str(config)], self.data_dir / "mosquitto.log"
+            "mosquitto", [installed("mosquitto", "mosquitto"), "-c", str(config)], self.data_dir / "mosquitto.log"
         )
         self.process.start()
         self.process.wait_until(lambda: _accepts(self.port), 20, f"accepting on port {self.port}")

@@ -19,8 +19,9 @@ from study.errors import StudyError
 
 
 def installed(binary: str, debian_package: str) -> str:
-    """The path of a server binary the harness runs, or an error that says how to install it."""
-    path = shutil.which(binary)
+    """The path of a server binary the harness runs, or an error that says how to install it.
+    Debian puts some daemons (mosquitto) in /usr/sbin, which is not on every user's PATH."""
+    path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
     if path is None:
         raise StudyError(f"{binary} is not installed. Debian/Ubuntu: sudo apt-get install {debian_package}")
     return path

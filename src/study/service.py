@@ -4,7 +4,7 @@ service under uvicorn as a child process, ready when its readiness probe says so
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from study.errors import StudyError
@@ -21,35 +21,28 @@ def start_api(
     port: int | None = None,
     host: str = "127.0.0.1",
     ready_timeout_s: float = 60,
+    *,
+    app: str | None = None,
+    log_name: str = "api.log",
+    ready_path: str = "/health/ready",
+    prefix: Sequence[str] = (),
 ) -> ManagedProcess:
-    """``uvicorn --factory <package>.main:create_app`` with ``env``, logging to run_dir/logs/api.log;
-    returns once ``/health/ready`` answers 200. With no ``port``, a free one is chosen, and chosen
-    again if another process took it before uvicorn could bind it (a port found free is only free
-    until someone binds it: outgoing connections draw from the same range)."""
+    """``uvicorn --factory <package>.main:create_app`` (or ``app``) with ``env``, logging to
+    run_dir/logs/<log_name>; returns once ``ready_path`` answers 200. ``prefix`` goes before the
+    command (``taskset -c 0``: the process on one core). With no ``port``, a free one is chosen, and
+    chosen again if another process took it before uvicorn could bind it (a port found free is only
+    free until someone binds it: outgoing connections draw from the same range)."""
     attempts = 1 if port else 3
     for attempt in range(1, attempts + 1):
         chosen = port or free_port()
+        command = [sys.executable, "-m", "uvicorn", "--factory", app or f"{package}.main:create_app"]
+        command += ["--host", host, "--port", str(chosen), "--no-access-log"]
         service = ManagedProcess(
-            name,
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                f"{package}.main:create_app",
-                "--host",
-                host,
-                "--port",
-                str(chosen),
-                "--no-access-log",
-            ],
-            run_dir / "logs" / "api.log",
-            env=env,
-            url=f"http://{host}:{chosen}",
+            name, [*prefix, *command], run_dir / "logs" / log_name, env=env, url=f"http://{host}:{chosen}"
         )
         service.start()
         try:
-            service.wait_http_ok(f"{service.url}/health/ready", timeout_s=ready_timeout_s)
+            service.wait_http_ok(f"{service.url}{ready_path}", timeout_s=ready_timeout_s)
         except StudyError:
             if attempt < attempts and "address already in use" in service.log_tail(5):
                 continue

@@ -324,21 +324,19 @@ def test_a_winner_retires_the_other_candidates():
 def test_the_spool_keeps_entries_in_order_across_a_restart(tmp_path):
     path = str(tmp_path / "spool.sqlite3")
     prediction = PredictionRow(
-        uuid.uuid4(),
-        "exp",
-        "u",
-        "b",
-        "a",
-        True,
-        None,
-        "negative",
-        [0.7, 0.2, 0.1],
-        3.5,
-        "b: unavailable",
-        True,
-        True,
-        4,
-        T0,
+        id=uuid.uuid4(),
+        experiment_id="exp",
+        unit_id="u",
+        arm="b",
+        model="a",
+        label="negative",
+        scores=[0.7, 0.2, 0.1],
+        latency_ms=3.5,
+        created_at=T0,
+        error="b: unavailable",
+        fallback=True,
+        assignment_cached=True,
+        state_seq=4,
     )
     outcome = OutcomeRow(prediction.id, "negative", None, T0 + timedelta(seconds=5))
     spool = Spool(path)

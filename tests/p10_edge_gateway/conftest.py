@@ -4,7 +4,6 @@ session; devices that sign what they send; camera frames."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -59,6 +58,3 @@ def cloud_keys(stack, kind: str = "result") -> list[str]:
 
 def set_fault(stack, mode: str, **options) -> None:
     httpx.post(f"{stack.cloud.url}/admin/fault", json={"mode": mode, **options}).raise_for_status()
-
-
-__all__ = ["Path", "cloud_keys", "cloud_stats", "device_client", "frame", "jpeg", "send", "set_fault"]

@@ -113,6 +113,19 @@ def test_the_result_cache_and_outbox_are_one_transaction(tmp_path: Path):
     assert store.outbox_size() == 1 and store.cached("h", "v1") == (1, "cat", 0.9)
 
 
+def test_the_cache_holds_only_what_it_may_and_forgets_the_least_recently_used(tmp_path: Path):
+    store = Store(tmp_path / "db.sqlite3")
+    store.accept(result(1), cache=False)
+    assert store.cached("h", "v1") is None and store.outbox_size() == 1  # stored and queued, not cached
+    for i, used in enumerate(("10:00", "10:02", "10:01")):
+        r = result(10 + i)
+        store.accept(
+            Result(r.id, r.device_id, r.captured_at, f"2026-12-01T{used}", f"h{i}", 1, "cat", 0.9, "v1", False)
+        )
+    store.trim_cache(2)
+    assert [store.cached(f"h{i}", "v1") is not None for i in range(3)] == [False, True, True]
+
+
 @pytest.mark.parametrize(
     ("topic", "payload"),
     [
@@ -140,10 +153,10 @@ def test_backoff_grows_with_full_jitter_and_obeys_retry_after(tmp_path: Path):
     forwarder = Forwarder(settings, Store(tmp_path / "db.sqlite3"))
     for failures, ceiling in ((0, 1), (3, 8), (10, 30)):
         forwarder.failures = failures
-        waits = [forwarder.backoff(RetryLater("x")) for _ in range(300)]
+        waits = [forwarder.backoff(RetryLater("unreachable", "x")) for _ in range(300)]
         assert all(0 <= w <= ceiling for w in waits) and max(waits) > ceiling * 0.8
-    assert forwarder.backoff(RetryLater("429", after_s=7)) == 7
-    assert forwarder.backoff(RetryLater("429", after_s=900)) == 30
+    assert forwarder.backoff(RetryLater("status", "429", after_s=7)) == 7
+    assert forwarder.backoff(RetryLater("status", "429", after_s=900)) == 30
 
 
 def test_image_limits():

@@ -75,9 +75,3 @@ def welch_p_value(s_a: np.ndarray, n_a: np.ndarray, s_b: np.ndarray, n_b: np.nda
         t = np.where(se2 > 0, (rate_b - rate_a) / np.sqrt(se2), 0.0)
         df = np.where(se2 > 0, se2**2 / ((var_a / n_a) ** 2 / (n_a - 1) + (var_b / n_b) ** 2 / (n_b - 1)), 1.0)
     return np.where(se2 > 0, 2 * stats.t.sf(np.abs(t), df), 1.0)
-
-
-def naive_single_look(accuracy: float, outcomes: int, runs: int, alpha: float = 0.05, seed: int = 0) -> float:
-    """The naive test looked at once, at the end: its error rate is alpha, as promised (a check
-    that the simulation's t-test is the textbook one)."""
-    return simulate(accuracy, accuracy, outcomes, 1, runs, alpha, seed=seed).naive

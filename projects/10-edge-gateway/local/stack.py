@@ -4,12 +4,12 @@ then Mosquitto (the MQTT broker), the cloud (results and bundles, local/cloud.py
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import secrets
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -23,7 +23,7 @@ from study.errors import StudyError
 from study.mosquitto_local import LocalMosquitto
 from study.paths import cache_dir
 from study.processes import ManagedProcess, free_port
-from study.service import Report
+from study.service import Report, start_api
 
 from .publisher import public_key_text, publish, signing_key
 
@@ -38,6 +38,7 @@ DEVICES = ("camera-entrance", "camera-till", "sensor-dock")
 GATEWAY_TOKEN = "local-gateway-token"
 
 
+@functools.cache
 def device_client():
     """client.py, the reader's device, as a module: the harness signs frames the way it does."""
     import importlib.util
@@ -119,35 +120,24 @@ class Cloud:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = ManagedProcess(
+        env = {"CLOUD_DIR": str(self.folder), "CLOUD_TOKEN": GATEWAY_TOKEN}
+        self.process = start_api(
             "cloud",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "study.local.edge_gateway.cloud:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-            ],
-            self.folder / "cloud.log",
-            env={"CLOUD_DIR": str(self.folder), "CLOUD_TOKEN": GATEWAY_TOKEN},
-            url=self.url,
+            "edge_gateway",
+            env,
+            self.folder,
+            self.port,
+            app="study.local.edge_gateway.cloud:create_app",
+            log_name="cloud.log",
+            ready_path="/v1/results/stats",
         )
-        self.process.start()
-        self.process.wait_http_ok(f"{self.url}/v1/results/stats", 30)
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
 
 
-def gateway_env(
-    stack_dir: Path, mosquitto: LocalMosquitto | None, cloud: Cloud | None, public_key: str
-) -> dict[str, str]:
+def gateway_env(stack_dir: Path, mosquitto: LocalMosquitto, cloud: Cloud, public_key: str) -> dict[str, str]:
     env = {
         # glibc gives each thread that allocates its own malloc arena; two are enough for a gateway
         # whose work is one model call at a time (measured: less resident memory under load).
@@ -162,29 +152,32 @@ def gateway_env(
         "EDGE_GATEWAY_BACKOFF_MAX_S": "4",
         "EDGE_GATEWAY_UPDATE_INTERVAL_S": "2",
     }
-    if mosquitto is not None:
-        env |= {"EDGE_GATEWAY_MQTT_HOST": mosquitto.host, "EDGE_GATEWAY_MQTT_PORT": str(mosquitto.port)}
-    if cloud is not None:
-        env |= {"EDGE_GATEWAY_CLOUD_URL": cloud.url, "EDGE_GATEWAY_UPDATE_URL": f"{cloud.url}/v1/bundles/latest"}
+    env |= {"EDGE_GATEWAY_MQTT_HOST": mosquitto.host, "EDGE_GATEWAY_MQTT_PORT": str(mosquitto.port)}
+    env |= {"EDGE_GATEWAY_CLOUD_URL": cloud.url, "EDGE_GATEWAY_UPDATE_URL": f"{cloud.url}/v1/bundles/latest"}
     return env
 
 
 def start_gateway(
-    env: dict[str, str], log: Path, port: int, cpus: str | None = None, wait_for: str = "ready"
+    env: dict[str, str], run_dir: Path, port: int, cpus: str | None = None, wait_for: str = "ready"
 ) -> ManagedProcess:
     """The gateway under uvicorn; ``cpus`` ("0") pins it with taskset, as a one-core box.
     ``wait_for="live"``: return once it answers at all (a gateway that cannot be ready, by design)."""
-    command = [sys.executable, "-m", "uvicorn", "--factory", "edge_gateway.main:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    prefix: list[str] = []
     if cpus is not None:
         taskset = shutil.which("taskset")
         if taskset is None:
             raise StudyError("taskset (util-linux) is needed for the constrained profile")
-        command = [taskset, "-c", cpus, *command]
-    process = ManagedProcess("edge gateway", command, log, env=env, url=f"http://127.0.0.1:{port}")
-    process.start()
-    process.wait_http_ok(f"http://127.0.0.1:{port}/health/{wait_for}", 60)
-    return process
+        prefix = [taskset, "-c", cpus]
+    return start_api(
+        "edge gateway",
+        "edge_gateway",
+        env,
+        run_dir,
+        port,
+        log_name="gateway.log",
+        ready_path=f"/health/{wait_for}",
+        prefix=prefix,
+    )
 
 
 @dataclass
@@ -204,7 +197,7 @@ class Stack:
 
     def start_gateway(self, cpus: str | None = None, wait_for: str = "ready", **settings: str) -> None:
         env = {**self.env, **{f"EDGE_GATEWAY_{k.upper()}": v for k, v in settings.items()}}
-        self.gateway = start_gateway(env, self.dir / "logs" / "gateway.log", self.port, cpus, wait_for)
+        self.gateway = start_gateway(env, self.dir, self.port, cpus, wait_for)
 
     def stop_gateway(self) -> None:
         if self.gateway is not None:

@@ -9,6 +9,7 @@ the spool (spool.py) until it is back."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 import time
@@ -38,13 +39,11 @@ from ab_platform.experiments import (
 from ab_platform.settings import Settings
 from ab_platform.spool import Spool
 from ab_platform.statistics import wilson_interval
-from ab_platform.store import ExperimentExists, OutcomeRow, PredictionRow, Store, UnknownExperiment
+from ab_platform.store import OutcomeRow, PredictionRow, Store, UnknownExperiment
 from ab_platform.triton_client import ModelUnavailable, Sentiment, SentimentModels
 
 log = logging.getLogger(__name__)
 DATABASE_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout, OSError, TimeoutError)
-
-__all__ = ["ExperimentExists", "Platform", "UnknownExperiment"]
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -141,7 +140,9 @@ class Platform:
         now = datetime.now(UTC)
         if experiment_id is None:
             answer = await self.models.predict(self.settings.default_model, text)
-            row = _row(uuid.uuid4(), None, unit_id, None, self.settings.default_model, answer, now)
+            row = _answer_row(
+                answer, experiment_id=None, unit_id=unit_id, arm=None, model=self.settings.default_model, created_at=now
+            )
             await self._write([row])
             return Served(row.id, answer, row.model, None, None, None, False, False)
 
@@ -149,9 +150,7 @@ class Platform:
         spec, cached = state.spec, self.states_stale
         arm = arm_at(position(experiment_id, unit_id), spec.control, spec.candidates, state.weights)
         shadows = (
-            [c for c in state.active_candidates]
-            if state.stage == Stage.SHADOW and random.random() < spec.shadow_fraction
-            else []
+            state.active_candidates if state.stage == Stage.SHADOW and random.random() < spec.shadow_fraction else []
         )
         # The served call and any shadow calls run together: shadowing adds the slowest, not the sum.
         calls = await asyncio.gather(
@@ -164,11 +163,21 @@ class Platform:
         elif isinstance(main, BaseException):
             raise main
         assert isinstance(main, Sentiment)
-        served = _row(uuid.uuid4(), experiment_id, unit_id, arm, spec.control if fallback else arm, main, now)
-        served = _replace(served, error=error, fallback=fallback, assignment_cached=cached, state_seq=state.seq)
+        served = _answer_row(
+            main,
+            experiment_id=experiment_id,
+            unit_id=unit_id,
+            arm=arm,
+            model=spec.control if fallback else arm,
+            created_at=now,
+            error=error,
+            fallback=fallback,
+            assignment_cached=cached,
+            state_seq=state.seq,
+        )
         rows = [served]
         for candidate, result in zip(shadows, calls[1:], strict=True):
-            rows.append(_shadow_row(served, candidate, result, now))
+            rows.append(_shadow_row(served, candidate, result))
             agreed = "error" if isinstance(result, BaseException) else str(result.label == main.label).lower()
             metrics.SHADOW_PREDICTIONS.labels(experiment_id, candidate, agreed).inc()
         await self._write(rows)
@@ -526,36 +535,16 @@ class Platform:
                 await self.evaluate(experiment_id)
 
 
-def _row(prediction_id, experiment_id, unit_id, arm, model, answer: Sentiment, now: datetime) -> PredictionRow:
+def _answer_row(answer: Sentiment, **fields: Any) -> PredictionRow:
     return PredictionRow(
-        prediction_id,
-        experiment_id,
-        unit_id,
-        arm,
-        model,
-        True,
-        None,
-        answer.label,
-        [answer.scores[label] for label in answer.scores],
-        answer.latency_ms,
-        None,
-        False,
-        False,
-        None,
-        now,
+        id=uuid.uuid4(), label=answer.label, scores=list(answer.scores.values()), latency_ms=answer.latency_ms, **fields
     )
 
 
-def _replace(row: PredictionRow, **changes: Any) -> PredictionRow:
-    return PredictionRow(**{**asdict(row), **changes})
-
-
-def _shadow_row(
-    served: PredictionRow, candidate: str, result: Sentiment | BaseException, now: datetime
-) -> PredictionRow:
+def _shadow_row(served: PredictionRow, candidate: str, result: Sentiment | BaseException) -> PredictionRow:
     """A candidate's shadow answer (or its failure), tied to the answer that was served."""
     answer = None if isinstance(result, BaseException) else result
-    return _replace(
+    return dataclasses.replace(
         served,
         id=uuid.uuid4(),
         arm=candidate,

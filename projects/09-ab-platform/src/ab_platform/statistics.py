@@ -9,7 +9,6 @@ continuously: the chance that it *ever* crosses 1/alpha when the arms are equal 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,7 +104,3 @@ def sample_ratio_p_value(observed: dict[str, int], weights: dict[str, float]) ->
 
 
 # --8<-- [end:srm]
-
-
-def percentile(values: list[float] | np.ndarray, q: float) -> float:
-    return float(np.percentile(values, q)) if len(values) else math.nan

@@ -34,37 +34,41 @@ class PredictionRow:
     id: uuid.UUID
     experiment_id: str | None
     unit_id: str | None
-    arm: str | None
+    arm: str | None  # the arm the unit is assigned to
     model: str  # the model that made this answer
-    served: bool  # False: a shadow call, never shown to the user
-    shadow_of: uuid.UUID | None
     label: str | None
     scores: list[float] | None
     latency_ms: float
-    error: str | None
-    fallback: bool  # the arm's model failed and control answered instead
-    assignment_cached: bool  # assigned from a cached experiment state (PostgreSQL was unreachable)
-    state_seq: int | None  # the experiment event the assignment was made under
     created_at: datetime
+    served: bool = True  # False: a shadow call, never shown to the user
+    shadow_of: uuid.UUID | None = None
+    error: str | None = None
+    fallback: bool = False  # the arm's model failed and control answered instead
+    assignment_cached: bool = False  # assigned from a cached experiment state (PostgreSQL was unreachable)
+    state_seq: int | None = None  # the experiment event the assignment was made under
 
     def values(self) -> tuple:
-        return (
-            self.id,
-            self.experiment_id,
-            self.unit_id,
-            self.arm,
-            self.model,
-            self.served,
-            self.shadow_of,
-            self.label,
-            self.scores,
-            self.latency_ms,
-            self.error,
-            self.fallback,
-            self.assignment_cached,
-            self.state_seq,
-            self.created_at,
-        )
+        """In the column order of INSERT_PREDICTION."""
+        return tuple(getattr(self, column) for column in PREDICTION_COLUMNS)
+
+
+PREDICTION_COLUMNS = (
+    "id",
+    "experiment_id",
+    "unit_id",
+    "arm",
+    "model",
+    "served",
+    "shadow_of",
+    "label",
+    "scores",
+    "latency_ms",
+    "error",
+    "fallback",
+    "assignment_cached",
+    "state_seq",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,10 @@ class OutcomeRow:
     received_at: datetime
 
 
-INSERT_PREDICTION = """
-INSERT INTO predictions (id, experiment_id, unit_id, arm, model, served, shadow_of, label, scores,
-                         latency_ms, error, fallback, assignment_cached, state_seq, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (id) DO NOTHING"""
+INSERT_PREDICTION = (
+    f"INSERT INTO predictions ({', '.join(PREDICTION_COLUMNS)})"
+    f" VALUES ({', '.join(['%s'] * len(PREDICTION_COLUMNS))}) ON CONFLICT (id) DO NOTHING"
+)
 
 # The outcome is stored only if its prediction is there; correct is derived from a true label.
 INSERT_OUTCOME = """

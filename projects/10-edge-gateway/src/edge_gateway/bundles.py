@@ -33,7 +33,6 @@ class Manifest:
     version: str
     model_sha256: str
     model_bytes: int
-    data: dict[str, Any]
 
 
 def canonical(manifest: dict[str, Any]) -> bytes:
@@ -50,7 +49,7 @@ def verify_envelope(envelope: dict[str, Any], public_key: Ed25519PublicKey) -> M
     try:
         manifest, signature = envelope["manifest"], base64.b64decode(envelope["signature"], validate=True)
         public_key.verify(signature, canonical(manifest))
-        return Manifest(str(manifest["version"]), str(manifest["model_sha256"]), int(manifest["model_bytes"]), manifest)
+        return Manifest(str(manifest["version"]), str(manifest["model_sha256"]), int(manifest["model_bytes"]))
     except InvalidSignature:
         raise BundleRefused("signature does not verify with the pinned key") from None
     except (KeyError, TypeError, ValueError) as exc:

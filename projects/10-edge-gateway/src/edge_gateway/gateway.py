@@ -59,7 +59,10 @@ class Gateway:
             index, label, score = hit
             version = model.version if model else ""
         else:
-            tensor = to_model_input(decode(message.image, self.settings.max_image_pixels))
+            # Decoding is CPU work too: off the event loop, so MQTT and HTTP keep being served.
+            tensor = await asyncio.to_thread(
+                lambda: to_model_input(decode(message.image, self.settings.max_image_pixels))
+            )
             async with self._model_lock:
                 started = time.perf_counter()
                 answer = await asyncio.to_thread(self.classifier.classify, tensor)
@@ -77,7 +80,8 @@ class Gateway:
             model_version=version,
             cached=hit is not None,
         )
-        await asyncio.to_thread(self.store.accept, result)  # on disk before the device hears "accepted"
+        # On disk before the device hears "accepted"; the answer cached only if caching is on.
+        await asyncio.to_thread(self.store.accept, result, self.settings.cache_entries > 0)
         return result
 
     # --8<-- [end:handle]

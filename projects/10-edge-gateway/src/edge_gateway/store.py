@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS answer_cache (
     used_at         TEXT NOT NULL,
     PRIMARY KEY (content_sha256, model_version)
 );
+CREATE INDEX IF NOT EXISTS answer_cache_by_use ON answer_cache (used_at);
 CREATE TABLE IF NOT EXISTS outbox (
     seq      INTEGER PRIMARY KEY AUTOINCREMENT,
     kind     TEXT NOT NULL,                  -- result | summary | event
@@ -111,12 +112,18 @@ class Store:
                 raise StorageUnavailable(str(exc)) from None
 
     # --8<-- [start:accept]
-    def accept(self, result: Result) -> None:
+    def accept(self, result: Result, cache: bool = True) -> None:
         """The result, its cache entry and its outbox entry in one transaction: a result is either
         stored and queued for the cloud, or not accepted at all."""
-        self._write(
-            [
-                ("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?)", tuple(result.payload().values())),
+        statements = [
+            ("INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?)", tuple(result.payload().values())),
+            (
+                "INSERT INTO outbox (kind, key, payload) VALUES ('result', ?, ?)",
+                (result.id, json.dumps(result.payload())),
+            ),
+        ]
+        if cache:
+            statements.append(
                 (
                     "INSERT INTO answer_cache VALUES (?,?,?,?,?,?)"
                     " ON CONFLICT DO UPDATE SET used_at = excluded.used_at",
@@ -128,13 +135,9 @@ class Store:
                         result.score,
                         result.received_at,
                     ),
-                ),
-                (
-                    "INSERT INTO outbox (kind, key, payload) VALUES ('result', ?, ?)",
-                    (result.id, json.dumps(result.payload())),
-                ),
-            ]
-        )
+                )
+            )
+        self._write(statements)
 
     # --8<-- [end:accept]
 
@@ -146,11 +149,12 @@ class Store:
         return rows[0] if rows else None
 
     def trim_cache(self, keep: int) -> None:
+        """Forget the least recently used answers beyond ``keep`` (an index on used_at makes it cheap)."""
         self._write(
             [
                 (
-                    "DELETE FROM answer_cache WHERE rowid NOT IN"
-                    " (SELECT rowid FROM answer_cache ORDER BY used_at DESC LIMIT ?)",
+                    "DELETE FROM answer_cache WHERE rowid IN"
+                    " (SELECT rowid FROM answer_cache ORDER BY used_at DESC LIMIT -1 OFFSET ?)",
                     (keep,),
                 )
             ]

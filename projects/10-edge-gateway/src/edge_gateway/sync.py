@@ -24,9 +24,11 @@ log = logging.getLogger(__name__)
 
 
 class RetryLater(Exception):
-    def __init__(self, reason: str, after_s: float | None = None):
-        super().__init__(reason)
-        self.reason, self.after_s = reason, after_s
+    """A batch the cloud did not take: ``kind`` (unreachable, status, refused) is the metric's label."""
+
+    def __init__(self, kind: str, detail: str, after_s: float | None = None):
+        super().__init__(f"{kind}: {detail}")
+        self.kind, self.after_s = kind, after_s
 
 
 class Forwarder:
@@ -53,14 +55,14 @@ class Forwarder:
         try:
             response = await self._client.post("/v1/results", json=body, headers={"Idempotency-Key": batch_key})
         except httpx.HTTPError as exc:
-            raise RetryLater(f"unreachable: {type(exc).__name__}") from None
+            raise RetryLater("unreachable", type(exc).__name__) from None
         if response.status_code in (429, 503):
-            raise RetryLater(f"status {response.status_code}", _retry_after(response))
+            raise RetryLater("status", str(response.status_code), _retry_after(response))
         if response.status_code >= 500:
-            raise RetryLater(f"status {response.status_code}")
+            raise RetryLater("status", str(response.status_code))
         if response.status_code >= 400:
             # The cloud refuses the batch itself (a bug, a revoked gateway): keep it, say so loudly.
-            raise RetryLater(f"refused with {response.status_code}: {response.text[:200]}")
+            raise RetryLater("refused", f"{response.status_code}: {response.text[:200]}")
         await asyncio.to_thread(self.store.acknowledge, [seq for seq, *_ in entries])
         metrics.FORWARDED.inc(len(entries))
         metrics.LAST_SYNC.set(time.time())
@@ -90,9 +92,9 @@ class Forwarder:
                 self.failures = 0
             except RetryLater as failure:
                 self.failures += 1
-                metrics.SYNC_FAILURES.labels(failure.reason.split(":")[0].split(" ")[0]).inc()
+                metrics.SYNC_FAILURES.labels(failure.kind).inc()
                 wait = self.backoff(failure)
-                log.info("sync failed (%s); next try in %.1f s", failure.reason, wait)
+                log.info("sync failed (%s); next try in %.1f s", failure, wait)
             except StorageUnavailable as exc:
                 log.error("sync: storage unavailable: %s", exc)
             try:

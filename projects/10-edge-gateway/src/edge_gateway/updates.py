@@ -7,7 +7,6 @@ cloud through the outbox) with its reason, and the model that served before goes
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import shutil
@@ -132,7 +131,3 @@ class Updater:
                 except (httpx.HTTPError, ValueError, KeyError) as exc:
                     log.info("update check failed: %s", exc)
                 await asyncio.sleep(self.settings.update_interval_s)
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -10,14 +10,13 @@ from fastapi.responses import JSONResponse
 from ab_platform.api.problem_details import Problem, backend_unavailable, install_generic_handlers, problem_response
 from ab_platform.platform_service import (
     DatabaseUnavailable,
-    ExperimentExists,
     FeedbackExists,
     InvalidChange,
     InvalidWeights,
-    UnknownExperiment,
     UnknownModel,
     UnknownPrediction,
 )
+from ab_platform.store import ExperimentExists, UnknownExperiment
 from ab_platform.triton_client import ModelUnavailable
 
 log = logging.getLogger(__name__)

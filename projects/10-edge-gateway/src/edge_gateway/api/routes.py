@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Header, Request, UploadFile
+from fastapi import APIRouter, File, Header, Path, Request, UploadFile
 
 from edge_gateway import metrics
 from edge_gateway.api.problem_details import Problem, not_ready, problem_doc
 from edge_gateway.api.schemas import ClassifyResponse, Health, ModelRow, Status
 from edge_gateway.gateway import Incoming
+from edge_gateway.store import StorageUnavailable
 
 router = APIRouter()
 DeviceId = Annotated[str, Header(alias="X-Device-Id", pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -59,7 +60,7 @@ async def classify(
 
 
 @router.get("/v1/results/{result_id}", responses={404: problem_doc("No such result.")})
-async def get_result(result_id: Annotated[str, ...], request: Request) -> dict[str, Any]:
+async def get_result(result_id: Annotated[str, Path(max_length=64)], request: Request) -> dict[str, Any]:
     row = await asyncio.to_thread(request.app.state.store.result, result_id)
     if row is None:
         raise Problem(404, "not-found", f"no result {result_id}")
@@ -75,7 +76,7 @@ async def status(request: Request) -> Status:
     try:
         waiting: int | None = await asyncio.to_thread(store.outbox_size)
         models = [ModelRow(**m) for m in await asyncio.to_thread(store.models)]
-    except Exception:  # a broken file: say what is known
+    except StorageUnavailable:  # a broken file: say what is known
         waiting, models = None, []
     model = request.app.state.classifier.model
     return Status(
