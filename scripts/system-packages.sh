@@ -8,6 +8,7 @@
 #   apertium, apertium-eng-spa - project 07's rule-based translation engine and its language data
 #   tesseract-ocr, tesseract-ocr-eng - project 08's OCR baseline
 #   mosquitto     - project 10's MQTT broker (devices publish images to it)
+#   nodejs, npm   - project 11's local OpenID provider (the oidc-provider package; Node.js 20+)
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -27,6 +28,8 @@ command -v apertium >/dev/null 2>&1 || missing+=(apertium)
 command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
 ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

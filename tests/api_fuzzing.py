@@ -49,10 +49,17 @@ CHECKS = [
 ]
 
 
-def fuzz(base_url: str, broken_only: frozenset[str] = frozenset(), skip: frozenset[str] = frozenset()) -> int:
+def fuzz(
+    base_url: str,
+    broken_only: frozenset[str] = frozenset(),
+    skip: frozenset[str] = frozenset(),
+    headers: dict[str, str] | None = None,
+    extra_checks: tuple = (),
+) -> int:
     """Fuzz every operation ("METHOD /path") of the service but ``skip``; ``broken_only`` ones get
-    broken requests only. Fails with every operation's first failure; returns how many requests
-    were checked."""
+    broken requests only; ``headers`` go with every request (a token), ``extra_checks`` run on
+    every answer besides the shared ones. Fails with every operation's first failure; returns how
+    many requests were checked."""
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     failures: dict[str, str] = {}
     sent = 0
@@ -76,7 +83,7 @@ def fuzz(base_url: str, broken_only: frozenset[str] = frozenset(), skip: frozens
             def check(case) -> None:
                 nonlocal sent
                 sent += 1
-                case.call_and_validate(base_url=base_url, checks=CHECKS, timeout=60)
+                case.call_and_validate(base_url=base_url, headers=headers, checks=[*CHECKS, *extra_checks], timeout=60)
 
             try:
                 check()

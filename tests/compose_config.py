@@ -9,7 +9,23 @@ import subprocess
 from pathlib import Path
 
 # Secrets a compose file requires from the environment (${NAME:?...}); validation needs a value.
-PLACEHOLDER_SECRETS = {"WEBHOOK_SECRET": "placeholder-for-validation"}
+PLACEHOLDER_SECRETS = {
+    name: "placeholder-for-validation"
+    for name in (
+        "WEBHOOK_SECRET",
+        "POSTGRES_PASSWORD",
+        "APP_DB_PASSWORD",
+        "KEYCLOAK_ADMIN_PASSWORD",
+        "ACME_BATCH_SECRET",
+        "ACME_ADMIN_SECRET",
+        "ACME_READER_SECRET",
+        "GLOBEX_BATCH_SECRET",
+        "GLOBEX_ADMIN_SECRET",
+        "INITECH_BATCH_SECRET",
+        "ANA_AT_ACME_PASSWORD",
+        "GUS_AT_GLOBEX_PASSWORD",
+    )
+}
 
 
 def compose_services(project: Path, *files: str) -> dict:
