@@ -86,28 +86,34 @@ def _version_of(python: str) -> str:
     return done.stdout.strip()
 
 
-def _location(name: str, lock: Path) -> tuple[Path, Path, str, bool]:
+def _location(name: str, lock: Path, build_settings: dict[str, str]) -> tuple[Path, Path, str, bool]:
     """The environment's folder, its stamp file, what the stamp must say, and whether it does."""
     version = _version_of(python_for(lock))
     env = cache_dir() / "envs" / f"{name}-py{'.'.join(version.split('.')[:2])}"
-    stamp, wanted = env / ".study-lock", f"{version}\n{lock.read_text()}"
+    settings = "".join(f"# build: {key}={value}\n" for key, value in sorted(build_settings.items()))
+    stamp, wanted = env / ".study-lock", f"{version}\n{settings}{lock.read_text()}"
     return env, stamp, wanted, stamp.exists() and stamp.read_text() == wanted
 
 
-def environment_ready(name: str, lock: Path) -> bool:
-    """Whether ``name`` is built from this very lock, for this Python."""
-    return _location(name, lock)[3]
+def environment_ready(name: str, lock: Path, build_settings: dict[str, str] | None = None) -> bool:
+    """Whether ``name`` is built from this very lock, with these build settings, for this Python."""
+    return _location(name, lock, build_settings or {})[3]
 
 
 # --8<-- [start:ensure-environment]
-def ensure_environment(name: str, lock: Path, report: Report = lambda _: None) -> Path:
+def ensure_environment(
+    name: str, lock: Path, report: Report = lambda _: None, build_settings: dict[str, str] | None = None
+) -> Path:
     """Create (or reuse) the virtual environment ``name`` holding exactly what ``lock`` pins.
 
     uv installs it when available (fast). An environment with the CPU build of torch is installed
     by pip, which honours the machine's pip configuration (find-links, extra indexes): that is
     where the CPU build is found. ``--no-deps``: the lock already lists every dependency.
+    ``build_settings`` go to the build backend of any package built from source (PEP 517 config
+    settings); they are part of what the environment is, so changing them rebuilds it.
     """
-    env, stamp, wanted, ready = _location(name, lock)
+    build_settings = build_settings or {}
+    env, stamp, wanted, ready = _location(name, lock, build_settings)
     if ready:
         return env
     report(f"building the {name} environment (once per machine)")
@@ -117,7 +123,8 @@ def ensure_environment(name: str, lock: Path, report: Report = lambda _: None) -
     hint = TORCH_CPU_HINT if needs_cpu_torch(lock) else ""
     if uv:
         _run([uv, "venv", "--quiet", "--python", builder, str(env)], f"creating {name}")
-        _run([uv, "pip", "sync", "--quiet", "--python", str(python), str(lock)], f"installing {name}")
+        configs = [arg for key, value in build_settings.items() for arg in ("-C", f"{key}={value}")]
+        _run([uv, "pip", "sync", "--quiet", *configs, "--python", str(python), str(lock)], f"installing {name}")
     else:
         _run([builder, "-m", "venv", str(env)], f"creating {name}")
         _run(
@@ -129,6 +136,7 @@ def ensure_environment(name: str, lock: Path, report: Report = lambda _: None) -
                 "--quiet",
                 "--disable-pip-version-check",
                 "--no-deps",
+                *[f"--config-settings={key}={value}" for key, value in build_settings.items()],
                 "-r",
                 str(lock),
             ],

@@ -36,12 +36,18 @@ def require_compiler() -> None:
         )
 
 
+# llama.cpp compiles for the build machine's CPU by default (GGML_NATIVE): a build on a CPU with
+# AMX crashed (SIGSEGV) in generation, and a native build carried to another CPU may not run at
+# all. The portable build (AVX2, FMA, F16C: any x86-64 CPU since 2013) runs the same everywhere.
+LLAMACPP_BUILD = {"cmake.define.GGML_NATIVE": "OFF"}
+
+
 def llamacpp_environment(report: Callable[[str], None] = lambda _: None) -> Path:
     """llama-cpp-python builds llama.cpp from source (about ten minutes on two cores); uv caches
     the wheel, so it happens once per machine."""
-    if not environment_ready("llamacpp-server", LLAMACPP_LOCK):
+    if not environment_ready("llamacpp-server", LLAMACPP_LOCK, LLAMACPP_BUILD):
         require_compiler()
-    return ensure_environment("llamacpp-server", LLAMACPP_LOCK, report=report)
+    return ensure_environment("llamacpp-server", LLAMACPP_LOCK, report=report, build_settings=LLAMACPP_BUILD)
 
 
 def smollm2_gguf(env: Path) -> Path:
