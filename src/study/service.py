@@ -36,7 +36,9 @@ def start_api(
     for attempt in range(1, attempts + 1):
         chosen = port or free_port()
         command = [sys.executable, "-m", "uvicorn", "--factory", app or f"{package}.main:create_app"]
-        command += ["--host", host, "--port", str(chosen), "--no-access-log"]
+        # asyncio and h11 always, as in the images: uvloop and httptools, when some package pulls
+        # them in (Ray does), would otherwise change every service's loop and HTTP parser.
+        command += ["--host", host, "--port", str(chosen), "--no-access-log", "--loop", "asyncio", "--http", "h11"]
         service = ManagedProcess(
             name, [*prefix, *command], run_dir / "logs" / log_name, env=env, url=f"http://{host}:{chosen}"
         )
