@@ -24,6 +24,7 @@ PLACEHOLDER_SECRETS = {
         "INITECH_BATCH_SECRET",
         "ANA_AT_ACME_PASSWORD",
         "GUS_AT_GLOBEX_PASSWORD",
+        "RAY_AUTH_TOKEN",
     )
 }
 

@@ -167,11 +167,12 @@ def triton_environment(report: Report = lambda _: None) -> Path:
 
 def lock_sources() -> list[Path]:
     """Every environment description in the repository: the harness's servers, each project's
-    model builds, and each project's service (its pyproject.toml, for the Docker image)."""
+    model builds (and other images, e.g. project 12's Ray node), and each project's service (its
+    pyproject.toml, for the Docker image)."""
     return sorted(
         [
             *REQUIREMENTS_DIR.glob("*.in"),
-            *PROJECTS_DIR.glob("*/model_build/requirements.in"),
+            *PROJECTS_DIR.glob("*/*/requirements.in"),  # model builds, and project 12's Ray image
             *PROJECTS_DIR.glob("*/pyproject.toml"),
         ]
     )
