@@ -64,6 +64,31 @@ class OpenAIServer(LocalServer):
         return f"http://127.0.0.1:{self.port}/v1"
 
 
+def llamacpp_command(env: Path, port: str, threads: int = 2, model: Path | None = None, n_ctx: int = 4096) -> list[str]:
+    """llama.cpp's OpenAI server from the environment ``env``, on 127.0.0.1:``port`` (a number, or a
+    placeholder a caller fills in later), serving ``model`` (None: SmolLM2-135M-Instruct) as MODEL_ALIAS."""
+    return [
+        str(env / "bin" / "python"),
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model or smollm2_gguf(env)),
+        "--model_alias",
+        MODEL_ALIAS,
+        "--n_ctx",
+        str(n_ctx),
+        "--n_threads",
+        str(threads),
+        # By default a new request cuts off the one being generated; never in a service.
+        "--interrupt_requests",
+        "False",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        port,
+    ]
+
+
 @dataclass
 class LocalLlamaCpp(OpenAIServer):
     log_path: Path
@@ -74,26 +99,7 @@ class LocalLlamaCpp(OpenAIServer):
 
     def start(self, report: Callable[[str], None] = lambda _: None) -> None:
         env = llamacpp_environment(report)
-        cmd = [
-            str(env / "bin" / "python"),
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(self.model or smollm2_gguf(env)),
-            "--model_alias",
-            MODEL_ALIAS,
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            str(self.threads),
-            # By default a new request cuts off the one being generated; never in a service.
-            "--interrupt_requests",
-            "False",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-        ]
+        cmd = llamacpp_command(env, str(self.port), self.threads, self.model)
         self.process = ManagedProcess("llama.cpp server", cmd, self.log_path)
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=120)

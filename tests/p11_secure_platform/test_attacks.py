@@ -16,6 +16,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from study.metrics_page import metric_total
+
 from .conftest import audited_denial, bearer, claims_for, digits, forge
 
 TIMES = ("exp", "nbf", "iat")  # in the cases below, seconds from the moment the test runs
@@ -129,10 +131,7 @@ def test_unknown_kids_are_refused_and_fetch_the_jwks_at_most_once_per_interval(s
 
 
 def jwks_fetches(base_url: str) -> float:
-    for line in httpx.get(f"{base_url}/metrics", timeout=10).text.splitlines():
-        if line.startswith("secure_platform_jwks_fetches_total "):
-            return float(line.split()[1])
-    raise AssertionError("no secure_platform_jwks_fetches_total on /metrics")
+    return metric_total(f"{base_url}/metrics", "secure_platform_jwks_fetches_total")
 
 
 def test_the_provider_will_not_grant_a_scope_the_client_does_not_have(stack):

@@ -10,11 +10,11 @@ import httpx
 from .conftest import HELLO
 
 
-def test_a_whole_answer_is_an_openai_chat_completion(client):
+def test_a_whole_answer_is_an_openai_chat_completion(stack, client):
     answer = client.post("/v1/chat/completions", json=HELLO)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["object"] == "chat.completion" and body["model"] == "smollm2"
+    assert body["object"] == "chat.completion" and body["model"] == stack.replica.model
     assert body["choices"][0]["message"]["role"] == "assistant" and body["choices"][0]["message"]["content"]
     assert 0 < body["usage"]["completion_tokens"] <= HELLO["max_tokens"]
     assert float(answer.headers["X-Queue-Wait"]) >= 0

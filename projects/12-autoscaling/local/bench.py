@@ -32,6 +32,7 @@ import matplotlib.pyplot as plt
 
 from autoscaling.settings import ScalingPolicy
 from study.bench.load import machine
+from study.metrics_page import metric_total
 from study.paths import DOCS_DIR
 from study.service import Report
 
@@ -122,22 +123,16 @@ def replica_seconds(samples: list[dict]) -> float:
 
 async def _watch_queue(url: str, stop: asyncio.Event, out: list[tuple[float, float, float]]) -> None:
     """The router's gauges every half second: (time, waiting, in flight)."""
-    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
-        while not stop.is_set():
-            values = {}
-            for line in (await http.get("/metrics")).text.splitlines():
-                name, _, value = line.partition(" ")
-                if name in ("autoscaling_requests_waiting", "autoscaling_requests_in_flight"):
-                    values[name] = float(value)
-            waiting, in_flight = (
-                values.get("autoscaling_requests_waiting", 0),
-                values.get("autoscaling_requests_in_flight", 0),
-            )
-            out.append((time.time(), waiting, in_flight))
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=0.5)
-            except TimeoutError:
-                pass
+    while not stop.is_set():
+        waiting, in_flight = await asyncio.gather(
+            asyncio.to_thread(metric_total, f"{url}/metrics", "autoscaling_requests_waiting"),
+            asyncio.to_thread(metric_total, f"{url}/metrics", "autoscaling_requests_in_flight"),
+        )
+        out.append((time.time(), waiting, in_flight))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+        except TimeoutError:
+            pass
 
 
 async def _run_trace(url: str, schedule: list) -> tuple[list[Sent], list]:

@@ -14,17 +14,14 @@ import httpx
 
 from autoscaling.settings import ReplicaSettings, ScalingPolicy
 from study.errors import StudyError
-from study.llm_local import llamacpp_environment, smollm2_gguf
+from study.llm_local import MODEL_ALIAS, llamacpp_command, llamacpp_environment
 from study.processes import LocalServer, ManagedProcess, free_port
 
 
 def llamacpp_replica(report=print, threads: int = 1) -> ReplicaSettings:
     """A replica that runs llama.cpp's OpenAI server with SmolLM2-135M (the course's local LLM)."""
-    env = llamacpp_environment(report)
-    command = [str(env / "bin" / "python"), "-m", "llama_cpp.server", "--model", str(smollm2_gguf(env))]
-    command += ["--model_alias", "smollm2", "--n_ctx", "2048", "--n_threads", str(threads)]
-    command += ["--interrupt_requests", "False", "--host", "127.0.0.1", "--port", "{port}"]
-    return ReplicaSettings(command=command, model="smollm2", num_cpus=0.5)
+    command = llamacpp_command(llamacpp_environment(report), "{port}", threads, n_ctx=2048)
+    return ReplicaSettings(command=command, model=MODEL_ALIAS, num_cpus=0.5)
 
 
 @dataclass
