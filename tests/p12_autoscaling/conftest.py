@@ -4,6 +4,7 @@ helpers that wait for a replica count and send many requests at once."""
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,6 +18,19 @@ local_stack, stack, base_url, client = stack_fixtures(
 )
 
 HELLO = {"messages": [{"role": "user", "content": "Say hello in five words."}], "max_tokens": 12}
+
+
+def replicas_seen_after(stack, moment: float, timeout_s: float = 60) -> dict:
+    """The replica counts from the monitor's first look after ``moment`` (a time.time()): the file's
+    last line may be older than the answer a test just got, most of all on a loaded machine."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lines = stack.replicas_file.read_text().splitlines()
+        fresh = [r["replicas"] for r in map(json.loads, lines) if r["t"] >= moment]
+        if fresh:
+            return fresh[0]
+        time.sleep(0.2)
+    raise AssertionError(f"the replica monitor wrote nothing for {timeout_s} s")
 
 
 def wait_for_replicas(stack, count: int, timeout_s: float = 90) -> float:
