@@ -41,6 +41,18 @@ class ModelShape:
 
     # --8<-- [end:shape]
 
+    # --8<-- [start:decode]
+    def decode_step_bytes(self, sequences: int, context_tokens: int, bits_per_weight: float = 16) -> int:
+        """What one decoding step reads from memory: every weight once, shared by the whole batch,
+        and the KV cache of every token of every sequence in it, which is not shared."""
+        return self.weights_bytes(bits_per_weight) + self.kv_cache_bytes(sequences * context_tokens)
+
+    def decode_step_seconds(self, sequences: int, context_tokens: int, bandwidth_bytes_s: float) -> float:
+        """The step's floor when memory bandwidth is the limit (decoding, until the batch is large)."""
+        return self.decode_step_bytes(sequences, context_tokens) / bandwidth_bytes_s
+
+    # --8<-- [end:decode]
+
     @classmethod
     def from_gguf(cls, path: Path) -> ModelShape:
         reader = GGUFReader(str(path))

@@ -75,3 +75,22 @@ def test_a_production_sized_model_on_one_80_gb_gpu():
 
 
 # --8<-- [end:production]
+
+
+# --8<-- [start:decode]
+def test_a_decode_step_is_nearly_free_to_batch_only_while_the_cache_is_small_next_to_the_weights():
+    """Llama 3.1 8B in bf16 on an H100 SXM (3.35 TB/s): each step reads the 16 GB of weights once for
+    the whole batch, but every sequence's own KV cache as well."""
+    llama_8b = ModelShape(layers=32, kv_heads=8, head_dim=128, parameters=8_030_000_000)
+    h100 = 3.35e12  # bytes/s
+
+    def step_ms(sequences: int, context: int) -> float:
+        return 1000 * llama_8b.decode_step_seconds(sequences, context, h100)
+
+    assert round(step_ms(1, 500), 1) == 4.8  # the weights dominate
+    assert round(step_ms(50, 500), 1) == 5.8  # fifty short sequences: 20 % more time, 50 times the tokens
+    assert round(step_ms(50, 8192), 1) == 20.8  # fifty 8k sequences read 50 GiB of cache: 4.3 times as long
+    assert llama_8b.kv_cache_bytes(50 * 8192) == 50 * GIB
+
+
+# --8<-- [end:decode]
