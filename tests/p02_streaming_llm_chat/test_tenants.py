@@ -18,6 +18,7 @@ from study.local.streaming_llm_chat.bench import FIRST_MESSAGE
 from study.local.streaming_llm_chat.stack import Stack
 
 from problem_details import assert_problem
+from reader_client import run_js_client
 from streaming_llm_chat.services.tenants import PUBLIC, TenantBusy, TenantDirectory, TenantSlots, Unauthenticated
 from streaming_llm_chat.settings import TenantConfig
 from study.metrics_page import by_label
@@ -194,3 +195,13 @@ def test_on_vllm_a_tenant_reuses_its_own_cached_prefixes_and_never_another_tenan
 
 
 # --8<-- [end:salt-test]
+
+
+def test_the_fetch_client_sends_the_bearer_key_that_eventsource_could_not(tenant_service):
+    """The streaming endpoint is a POST with a Bearer key: what fetch() can send and EventSource cannot."""
+    args = ["How are you?", "--max-tokens", "8", "--url", tenant_service.url, "--conversation", "js-key"]
+    refused = run_js_client("02-streaming-llm-chat", *args)
+    assert refused.returncode == 1 and refused.stderr.startswith("401 /problems/unauthenticated"), refused.stderr
+    done = run_js_client("02-streaming-llm-chat", *args, "--key", KEYS["initech"])
+    assert done.returncode == 0, done.stderr
+    assert "tokens, first after" in done.stdout

@@ -11,7 +11,7 @@ import pytest
 from study.local.rag.stack import Stack
 
 from problem_details import assert_backend_unavailable, assert_problem
-from rag.services.agent import TOOLS, parse_step, step_schema
+from rag.services.agent import ARGUMENT_MAX_CHARS, STEP_MAX_TOKENS, TOOLS, parse_step, step_schema
 from study.metrics_page import metric_total
 
 QUESTION = "How does project 02 stop generating when the client disconnects?"
@@ -40,6 +40,27 @@ def test_the_last_step_allows_only_the_answer_and_anything_else_is_not_a_step():
 
 
 # With the real servers.
+
+
+# --8<-- [start:step-bound]
+def test_the_longest_step_the_schema_allows_fits_in_the_token_limit(stack: Stack):
+    """Counted by the running LLM server's own tokenizer: a step whose argument is written in the
+    most bytes per character (escapes, 4-byte characters) still fits; one token per character would
+    not have been a bound at all."""
+
+    def tokens(text: str) -> int:
+        answer = httpx.post(f"{stack.llm.base_url.removesuffix('/v1')}/extras/tokenize", json={"input": text})
+        answer.raise_for_status()
+        return len(answer.json()["tokens"])
+
+    escaped = '{"tool": "search_course", "argument": "' + "\\u00e9" * ARGUMENT_MAX_CHARS + '"}'
+    emoji = '{"tool": "search_course", "argument": "' + "\U0001f9ea" * ARGUMENT_MAX_CHARS + '"}'
+    assert parse_step(escaped, TOOLS) is not None and parse_step(emoji, TOOLS) is not None  # both valid steps
+    worst = max(tokens(escaped), tokens(emoji))
+    assert ARGUMENT_MAX_CHARS + 64 < worst <= STEP_MAX_TOKENS
+
+
+# --8<-- [end:step-bound]
 
 
 def agent(url: str, question: str = QUESTION, **extra) -> httpx.Response:

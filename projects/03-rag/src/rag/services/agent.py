@@ -37,10 +37,13 @@ INVALID_STEP = (
 
 
 # --8<-- [start:step]
-ARGUMENT_MAX_CHARS = 600
-# A token is at least one character, so a step that respects the schema always fits in this many
-# tokens: the server can never cut a step off half-way (a cut-off step is not valid JSON).
-STEP_MAX_TOKENS = ARGUMENT_MAX_CHARS + 64
+ARGUMENT_MAX_CHARS = 400
+# The schema counts characters, the token limit counts tokens. A byte-level BPE token holds at least
+# one byte, and one character of a JSON string is at most 6 bytes (an escape such as \u00e9; raw
+# UTF-8 takes at most 4), so a step that respects the schema always fits in this many tokens: the
+# server can never cut a step off half-way (a cut-off step is not valid JSON).
+STEP_FRAME_BYTES = 64  # {"tool": "search_course", "argument": ""} and some whitespace
+STEP_MAX_TOKENS = 6 * ARGUMENT_MAX_CHARS + STEP_FRAME_BYTES
 
 
 class Step(BaseModel):
