@@ -41,7 +41,7 @@ def test_small_benchmark_writes_json_chart_and_table(tmp_path, base_url_option):
     assert cache_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| triton | on |" in cache_md.read_text()
     assert "average batch at 32 concurrent clients" in summary_md.read_text()
-    assert result["quantization"]["int8_mb"] < result["quantization"]["fp32_mb"] / 3
+    assert result["quantization"]["int8_mib"] < result["quantization"]["fp32_mib"] / 3
     assert "| ms per image, batch 8 |" in quantization_md.read_text()
     network, ensemble = result["ensemble"]
     assert network["request_bytes"] == 4 * ensemble["request_bytes"] and ensemble["errors"] == 0

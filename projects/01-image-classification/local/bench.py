@@ -161,23 +161,28 @@ def measure_cache(target: str, cache: bool, metrics_url: str, run_load) -> dict:
 
 
 def onnxruntime_ms_per_image(
-    models: dict[str, Path], tensor: np.ndarray, repeats: int, sizes: tuple[int, ...] = (1, 8, 32)
+    models: dict[str, Path], tensor: np.ndarray, repeats: int, sizes: tuple[int, ...] = (1, 8, 32), images: int = 64
 ) -> dict[str, dict[int, float]]:
-    """ONNX Runtime alone, in this process: median milliseconds per image for each model file at
-    each batch size. Shows what a batch, or a build, saves before any server is involved. Models
-    and batch sizes take turns, so a slow spell of a shared machine hits all of them alike."""
+    """ONNX Runtime alone, in this process, with its default threads: median milliseconds per image
+    for each model file at each batch size. Shows what a batch, or a build, saves before any server
+    is involved. Each model and batch size runs as a server serving it would, back to back: ``images``
+    images to warm up, then ``images`` timed (at least 5 runs). Models and batch sizes take turns, so
+    a slow spell of a shared machine hits all of them alike. (A single run after another model's batch
+    of 32 pays for reloading the weights into the CPU's caches: timed like that, batch 1 once looked
+    twice as slow as it is in a server.)"""
     sessions = {
         name: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]) for name, path in models.items()
     }
     batches = {size: np.repeat(tensor, size, axis=0) for size in sizes}
     timings: dict[tuple[str, int], list[float]] = {(name, size): [] for name in sessions for size in sizes}
-    for name, size in timings:
-        sessions[name].run(None, {"input": batches[size]})  # warm-up
     for _ in range(repeats):
         for (name, size), found in timings.items():
-            started = time.perf_counter()
-            sessions[name].run(None, {"input": batches[size]})
-            found.append((time.perf_counter() - started) * 1000 / size)
+            for _ in range(max(1, images // size)):  # warm: weights and buffers in the caches
+                sessions[name].run(None, {"input": batches[size]})
+            for _ in range(max(5, images // size)):
+                started = time.perf_counter()
+                sessions[name].run(None, {"input": batches[size]})
+                found.append((time.perf_counter() - started) * 1000 / size)
     return {name: {size: round(float(np.median(timings[name, size])), 2) for size in sizes} for name in sessions}
 
 
@@ -186,8 +191,8 @@ def int8_against_fp32(fp32: Path, int8: Path, alone: dict[str, dict[int, float]]
     ms = {f"{name}_batch{size}_ms": alone[name][size] for name in ("fp32", "int8") for size in (1, 8)}
     return {
         **ms,
-        "fp32_mb": round(fp32.stat().st_size / 1e6, 1),
-        "int8_mb": round(int8.stat().st_size / 1e6, 1),
+        "fp32_mib": round(fp32.stat().st_size / 2**20, 1),
+        "int8_mib": round(int8.stat().st_size / 2**20, 1),
         "int8_over_fp32_batch1": round(ms["int8_batch1_ms"] / ms["fp32_batch1_ms"], 2),
         "int8_over_fp32_batch8": round(ms["int8_batch8_ms"] / ms["fp32_batch8_ms"], 2),
     }
@@ -199,7 +204,7 @@ def quantization_table(result: dict) -> str:
         [
             "| ONNX Runtime on CPU, same run | float32 (version 1) | int8 (version 2) | int8 / float32 |",
             "|---|---:|---:|---:|",
-            f"| file size | {q['fp32_mb']} MB | {q['int8_mb']} MB | {round(q['int8_mb'] / q['fp32_mb'], 2)}× |",
+            f"| file size | {q['fp32_mib']} MiB | {q['int8_mib']} MiB | {round(q['int8_mib'] / q['fp32_mib'], 2)}× |",
             *(
                 f"| ms per image, batch {b} | {q[f'fp32_batch{b}_ms']} | {q[f'int8_batch{b}_ms']} "
                 f"| {q[f'int8_over_fp32_batch{b}']}× |"
@@ -288,7 +293,7 @@ def run_serving(out: Path, scale: float, report: Callable[[str], None]) -> list[
     ensemble_rows: list[dict] = []
     report("measuring ONNX Runtime alone: the float32 and int8 builds at batch 1, 8, 32")
     fp32, int8 = ensure_model(report), ensure_int8_model(report)
-    alone = onnxruntime_ms_per_image({"fp32": fp32, "int8": int8}, tensor, repeats=max(3, int(30 * scale)))
+    alone = onnxruntime_ms_per_image({"fp32": fp32, "int8": int8}, tensor, repeats=max(2, int(4 * scale)))
     compute, quantization = alone["fp32"], int8_against_fp32(fp32, int8, alone)
     with tempfile.TemporaryDirectory() as tmp:
         # The batching runs send one image over and over: with the response cache on they would

@@ -177,8 +177,8 @@ def edge_table(result: dict) -> str:
         f"`study bench image-classification --only edge`; {result['requests_per_level']} requests per level, "
         f"{result['distinct_images']} distinct photos, the deployments one after another.",
         "",
-        "| deployment | ready in s | memory MB, idle | after load | installed besides the service, MB "
-        "| model MB | p50 ms, 1 client | images/s, 1 client | images/s, 2 clients |",
+        "| deployment | ready in s | memory MiB, idle | after load | installed besides the service, MiB "
+        "| model MiB | p50 ms, 1 client | images/s, 1 client | images/s, 2 clients |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["deployments"]:
