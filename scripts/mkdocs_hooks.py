@@ -47,7 +47,8 @@ def results_file(name: str) -> Any:
 
 
 def select(rows: list[dict], where: str) -> dict:
-    wanted = dict(pair.split("=", 1) for pair in where.split(","))
+    # Pairs are split at commas that start another key=, so a value may hold a comma.
+    wanted = dict(pair.strip().split("=", 1) for pair in re.split(r",(?=\s*[\w.]+=)", where))
     found = [row for row in rows if all(str(row.get(k)) == v for k, v in wanted.items())]
     if len(found) != 1:
         raise PluginError(f"[{where}] matches {len(found)} rows, not one")

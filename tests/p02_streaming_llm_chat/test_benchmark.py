@@ -61,3 +61,23 @@ def test_tenant_fairness_part_writes_json_chart_and_table(tmp_path, base_url_opt
         assert row["tokens_by_tenant"]["quiet"] > 0 and row["tokens_by_tenant"]["noisy"] > 0
     assert png_path.read_bytes()[:4] == b"\x89PNG"
     assert "| noisy tenant's share: 2 |" in md_path.read_text()
+
+
+def test_admission_part_writes_json_and_table_with_the_servers_own_decode_speed(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stacks")
+    json_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, only="admission")
+    result = json.loads(json_path.read_text())
+    assert [r["case"] for r in result["results"]] == [case for case, _, _ in bench.ADMISSION]
+    for row in result["results"]:
+        assert row["streams"] == result["clients"] * result["streams_per_client"]
+        assert row["server_decode_ms_per_token_p50"] > 0  # read from llama.cpp's log: it was found
+    assert "| through the service, at most 1 at once |" in md_path.read_text()
+
+
+def test_the_servers_decode_timing_is_read_from_its_log_lines():
+    log = (
+        "llama_perf_context_print: prompt eval time =   70.20 ms /  10 tokens (  7.02 ms per token, 142.45 t/s)\n"
+        "llama_perf_context_print:        eval time =  425.58 ms /  31 runs   ( 13.73 ms per token,  72.84 t/s)\n"
+    )
+    assert bench.decode_ms_per_token(log) == [13.73]

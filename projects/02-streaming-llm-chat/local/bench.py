@@ -9,12 +9,17 @@ after another conversation ran in between, on both servers; each says how many p
 from its KV cache (llama.cpp in its log, vLLM in its metrics).
 
 ``tenant-fairness`` (its own module): a noisy tenant against a quiet one, with and without a
-per-tenant share of the generation slots."""
+per-tenant share of the generation slots.
+
+``admission``: llama.cpp's server generates for one request at a time. Sixteen clients at once,
+straight to it, then through the service with its admission limit at 16 and at 1, each on a fresh
+server: time to first token, tokens/s, and the server's own decoding speed from its log."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -140,7 +145,7 @@ def example_stream(url: str) -> str:
         return "".join(line + "\n" for line in response.iter_lines())
 
 
-PARTS = ("streams", "prefix-reuse", "tenant-fairness")
+PARTS = ("streams", "prefix-reuse", "tenant-fairness", "admission")
 
 
 def run(
@@ -156,6 +161,7 @@ def run(
         lambda to: run_streams(to, scale, report, backends),
         lambda to: run_prefix_reuse(to, scale, report, backends),
         lambda to: run_tenant_fairness(to, scale, report),
+        lambda to: run_admission(to, scale, report),
     )
     return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 
@@ -253,7 +259,7 @@ def table(result: dict, backends) -> str:
             f"{r['ttft_p50_ms']} | {r['ttft_p95_ms']} | {r['tokens_per_s_per_stream']} | "
             f"{r['tokens_per_s_total']} |"
         )
-    lines += ["", "| backend | start-up s | service RSS idle MB | service RSS peak MB |", "|---|---:|---:|---:|"]
+    lines += ["", "| backend | start-up s | service RSS idle MiB | service RSS peak MiB |", "|---|---:|---:|---:|"]
     for b in backends:
         m = result["memory"][b]
         lines.append(f"| {b} | {result['startup_s'][b]} | {m['service_rss_idle_mb']} | {m['service_rss_peak_mb']} |")
@@ -396,5 +402,72 @@ def prefix_reuse_table(result: dict, backends: tuple[str, ...]) -> str:
         lines.append(
             f"| {backend} | {q[f'{backend}_computed_after_other_over_right_after']}× | "
             f"{q[f'{backend}_ttft_after_other_over_right_after']}× |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# --8<-- [start:admission]
+ADMISSION = (  # (what is measured, where the clients send, the service's limit on generations at once)
+    ("straight to llama.cpp", "llm-server", "16"),
+    ("through the service, at most 16 at once", "api", "16"),
+    ("through the service, at most 1 at once", "api", "1"),
+)
+ADMISSION_CLIENTS = 16
+
+
+def decode_ms_per_token(log: str) -> list[float]:
+    """llama.cpp's own timing of each generation it finished: milliseconds per generated token."""
+    return [float(ms) for ms in re.findall(r"^\w+:\s+eval time = .*?\(\s*([\d.]+) ms per token", log, re.M)]
+
+
+def run_admission(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:
+    counter = TokenCounter(str(smollm2_tokenizer(report)))
+    max_tokens, rounds = max(8, int(64 * scale)), max(1, int(2 * scale))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, target, limit) in enumerate(ADMISSION):
+            env = {**LIMITS, "STREAMING_LLM_CHAT_MAX_CONCURRENT_STREAMS": limit}
+            with running_stack(Path(tmp) / str(i), report=report, service_env=env, backend="llama.cpp") as stack:
+                asyncio.run(run_level(target, stack, 1, 1, 8, counter, []))  # warm-up
+                mark = stack.llm.log_path.stat().st_size
+                report(f"llama.cpp, {ADMISSION_CLIENTS} clients: {label}")
+                row = asyncio.run(run_level(target, stack, ADMISSION_CLIENTS, rounds, max_tokens, counter, []))
+                with stack.llm.log_path.open("rb") as log:
+                    log.seek(mark)
+                    decode = decode_ms_per_token(log.read().decode(errors="replace"))
+            rows.append({"case": label, **row, "server_decode_ms_per_token_p50": round(float(np.median(decode)), 2)})
+    result = {
+        "benchmark": "streaming-llm-chat admission",
+        "machine": machine(),
+        "clients": ADMISSION_CLIENTS,
+        "max_tokens": max_tokens,
+        "streams_per_client": rounds,
+        "results": rows,
+    }
+    paths = [out / "admission.json", out / "admission.md"]
+    paths[0].write_text(json.dumps(result, indent=2) + "\n")
+    paths[1].write_text(admission_table(result))
+    return paths
+
+
+# --8<-- [end:admission]
+
+
+def admission_table(result: dict) -> str:
+    host = result["machine"]
+    lines = [
+        f"llama.cpp (llama-cpp-python's server) on CPU, {host['cpu']}, {host['cores']} cores, {host['date']}, "
+        f"`study bench streaming-llm-chat --only admission`; {result['clients']} clients at once, "
+        f"{result['streams_per_client']} answers each, {result['max_tokens']} tokens per answer, "
+        "a fresh server per row.",
+        "",
+        "| clients send | TTFT p50 ms | TTFT p95 ms | tokens/s per stream | tokens/s total "
+        "| server's decode, ms per token |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["results"]:
+        lines.append(
+            f"| {r['case']} | {r['ttft_p50_ms']} | {r['ttft_p95_ms']} | {r['tokens_per_s_per_stream']} | "
+            f"{r['tokens_per_s_total']} | {r['server_decode_ms_per_token_p50']} |"
         )
     return "\n".join(lines) + "\n"

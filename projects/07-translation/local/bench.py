@@ -378,8 +378,8 @@ def tables(result: dict) -> str:
         kinds = " / ".join(
             f"{m['chrf_by_kind'][k]:.1f}" for k in ("ui", "email", "technical") if k in m["chrf_by_kind"]
         )
-        memory = f"{m['resident_mb']:.0f} MB" if "resident_mb" in m else "(a process per batch)"
-        size = f"{m['file_mb']:.0f} MB" if "file_mb" in m else "-"
+        memory = f"{m['resident_mb']:.0f} MiB" if "resident_mb" in m else "(a process per batch)"
+        size = f"{m['file_mb']:.0f} MiB" if "file_mb" in m else "-"
         lines.append(
             f"| {name} | {m['chrf']:.1f} | {kinds} | {m['ms_per_segment']:.1f} | {m['segments_per_s']:.1f} "
             f"| {m['chars_per_s']:.0f} | {m['placeholders_lost']} "
