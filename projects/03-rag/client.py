@@ -1,11 +1,12 @@
-"""Ask the course a question from Python: the sources first, then the answer as it is generated.
+"""Ask the course a question from Python: the sources first, then the answer as it arrives.
 
     python client.py "What is dynamic batching?" [--url http://127.0.0.1:8000]
 
 Needs httpx and httpx-sse (pip install httpx httpx-sse). The answer arrives as Server-Sent Events:
 one `citations` event (the numbered sources the answer may cite), `token` events, then `done` with
-the mode (`generated`, `retrieval_only` when the LLM is down, `not_covered` when the course has
-nothing on it) and the time each stage took.
+the mode (`extracted`: sentences quoted from the sources, the default; `generated` when the service
+lets the LLM write; `retrieval_only` when a model is down; `not_covered` when the course has nothing
+on it) and the time each stage took.
 """
 
 from __future__ import annotations

@@ -39,3 +39,20 @@ def test_agent_part_writes_json_and_table(tmp_path, base_url_option):
     assert constrained["valid_steps"] == constrained["steps"]  # counts, not timings
     assert constrained["answered"] == constrained["runs"]  # the last step can only be an answer
     assert "each step constrained to the schema" in md_path.read_text()
+
+
+def test_faithfulness_part_judges_both_modes_after_measuring_its_judge(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stack")
+    json_path, md_path = bench.run(tmp_path, scale=0.1, report=lambda _: None, only="faithfulness")
+    result = json.loads(json_path.read_text())
+    validation = result["validation"]
+    assert validation["labelled_sentences"] >= 60 and 0 < validation["labelled_supported"] < 60
+    assert validation["false_supported"] + validation["false_unsupported"] <= validation["labelled_sentences"]
+    assert {a["mode"] for a in result["answers"]} == {"extractive", "generative"}
+    extractive = result["modes"]["extractive"]
+    # Quotes are the course's own sentences: the judge must find every one supported (a count, not a timing).
+    assert extractive["answers_with_sentences"] > 0
+    assert extractive["answers_fully_supported"] == extractive["answers_with_sentences"]
+    assert result["modes"]["generative"]["answers"] > 0
+    assert "| extractive |" in md_path.read_text()

@@ -10,4 +10,4 @@ def test_the_client_prints_the_sources_then_the_answer(base_url):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("[1] ") and ".md" in lines[0]  # the numbered sources come first
-    assert lines[-1].startswith("[generated; embed ")
+    assert lines[-1].startswith("[extracted; embed ")  # the service's default mode

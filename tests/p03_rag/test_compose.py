@@ -45,6 +45,8 @@ def test_gpu_override_puts_triton_and_vllm_on_the_gpu():
         assert services[name]["deploy"]["resources"]["reservations"]["devices"][0]["driver"] == "nvidia"
     assert services["llm"]["image"].startswith("vllm/vllm-openai")
     assert services["api"]["environment"]["RAG_LLM_BASE_URL"] == "http://llm:8000/v1"
+    assert services["api"]["environment"]["RAG_ANSWER_MODE"] == "generative"  # an 8B model writes answers
+    assert "RAG_ANSWER_MODE" not in config("docker-compose.yml")["api"]["environment"]  # quotes by default
 
 
 def test_cpu_config_differs_from_the_gpu_config_only_in_the_device():

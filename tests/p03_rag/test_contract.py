@@ -42,7 +42,7 @@ def test_chapter_filter_keeps_to_one_chapter(client: httpx.Client):
 
 
 def test_streamed_answer_citations_then_tokens_then_done(client: httpx.Client):
-    with client.stream("POST", "/v1/ask", json={"question": ON_TOPIC}) as response:
+    with client.stream("POST", "/v1/ask", json={"question": ON_TOPIC, "mode": "generative"}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = list(read_events(response))
@@ -58,7 +58,7 @@ def test_streamed_answer_citations_then_tokens_then_done(client: httpx.Client):
 
 def test_json_answer(client: httpx.Client):
     body = client.post("/v1/ask", json={"question": ON_TOPIC, "stream": False, "k": 3}).json()
-    assert body["mode"] == "generated"
+    assert body["mode"] == "extracted"  # the service's default: quotes, not the small model's words
     assert body["answer"].strip()
     assert len(body["citations"]) == 3
     assert body["question"] == ON_TOPIC
@@ -87,7 +87,7 @@ def test_metrics_show_the_pipeline(client: httpx.Client):
         "requests": ("http_request_duration_seconds_count", {"handler": "/v1/ask"}),
     }
     before = {key: metric_total(metrics, name, **labels) for key, (name, labels) in counted.items()}
-    body = client.post("/v1/ask", json={"question": ON_TOPIC, "stream": False}).json()
+    body = client.post("/v1/ask", json={"question": ON_TOPIC, "stream": False, "mode": "generative"}).json()
     assert body["mode"] == "generated"
     after = {key: metric_total(metrics, name, **labels) for key, (name, labels) in counted.items()}
     assert {key: after[key] - before[key] for key in counted} == {

@@ -22,7 +22,9 @@ def rag(stack, base_url_option):
 
 
 def ask(url: str) -> httpx.Response:
-    return httpx.post(f"{url}/v1/ask", json={"question": QUESTION, "stream": False, "k": 2}, timeout=120)
+    return httpx.post(
+        f"{url}/v1/ask", json={"question": QUESTION, "stream": False, "k": 2, "mode": "generative"}, timeout=120
+    )
 
 
 def test_milvus_down_is_503_then_recovers(rag):
@@ -61,7 +63,7 @@ def test_llm_down_answers_from_retrieval_alone(rag):
     try:
         response = httpx.post(
             f"{rag.url}/v1/ask",
-            json={"question": QUESTION, "stream": False, "k": 2},
+            json={"question": QUESTION, "stream": False, "k": 2, "mode": "generative"},
             headers={"traceparent": header},
             timeout=120,
         )
@@ -76,6 +78,9 @@ def test_llm_down_answers_from_retrieval_alone(rag):
         generate = spans_of(rag, trace_id, {"generate answer"})["generate answer"]
         assert generate["status"]["status_code"] == "ERROR"
         assert generate["attributes"]["rag.mode"] == "retrieval_only"
+        # The default, extractive answer needs no LLM: it still quotes the course.
+        quoted = httpx.post(f"{rag.url}/v1/ask", json={"question": QUESTION, "stream": False}, timeout=120).json()
+        assert quoted["mode"] == "extracted" and quoted["answer"].startswith("“")
     finally:
         rag.llm.start()
     assert eventually(lambda: ask(rag.url).json()["mode"] == "generated")

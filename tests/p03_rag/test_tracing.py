@@ -29,7 +29,7 @@ def test_a_streamed_answer_is_one_trace_with_a_span_per_stage(rag):
         f"{rag.url}/v1/ask",
         headers={"traceparent": header},
         timeout=120,
-        json={"question": "How does Triton's dynamic batching merge requests?"},
+        json={"question": "How does Triton's dynamic batching merge requests?", "mode": "generative"},
     ) as response:
         assert response.status_code == 200
         events = list(read_events(response))

@@ -32,6 +32,7 @@ from study.bench.parts import run_parts
 from study.paths import DOCS_DIR, REPO_ROOT
 
 from .bench_agent import run_agent
+from .bench_faithfulness import run_faithfulness
 from .stack import EVALUATION_SET, MODEL_NAME, ensure_model, running_stack
 
 DEFAULT_OUT = DOCS_DIR / "projects" / Path(__file__).resolve().parents[1].name / "results"
@@ -73,10 +74,11 @@ def answer_stages(url: str, questions: list[str], report: Callable[[str], None])
     timings: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "total")}
     modes: dict[str, int] = {}
     with httpx.Client(base_url=url, timeout=300) as client:
-        client.post("/v1/ask", json={"question": questions[0], "stream": False})  # warm-up
+        # Generated answers: the stages of a generation are what this measures.
+        client.post("/v1/ask", json={"question": questions[0], "stream": False, "mode": "generative"})  # warm-up
         for question in questions:
             started = time.perf_counter()
-            body = client.post("/v1/ask", json={"question": question, "stream": False}).json()
+            body = client.post("/v1/ask", json={"question": question, "stream": False, "mode": "generative"}).json()
             timings["total"].append((time.perf_counter() - started) * 1000)
             modes[body["mode"]] = modes.get(body["mode"], 0) + 1
             for stage in STAGES:
@@ -120,14 +122,18 @@ async def ingest_course(stack, batch: int, files: list) -> dict:
     }
 
 
-PARTS = ("pipeline", "agent")
+PARTS = ("pipeline", "agent", "faithfulness")
 
 
 def run(
     out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print, only: str | None = None
 ) -> list[Path]:
-    """Both parts, or ``only`` the one named."""
-    runners = (lambda to: run_pipeline(to, scale, report), lambda to: run_agent(to, scale, report))
+    """Every part, or ``only`` the one named."""
+    runners = (
+        lambda to: run_pipeline(to, scale, report),
+        lambda to: run_agent(to, scale, report),
+        lambda to: run_faithfulness(to, scale, report),
+    )
     return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 
 
@@ -154,7 +160,9 @@ def run_pipeline(out: Path, scale: float, report: Callable[[str], None]) -> list
             retrieval = evaluate_retrieval(stack.url, report)
             answers = answer_stages(stack.url, questions, report)
             example = httpx.post(
-                f"{stack.url}/v1/ask", timeout=300, json={"question": EXAMPLE_QUESTION, "stream": False, "k": 3}
+                f"{stack.url}/v1/ask",
+                timeout=300,
+                json={"question": EXAMPLE_QUESTION, "stream": False, "k": 3, "mode": "generative"},
             ).json()
     result = {
         "benchmark": "rag",

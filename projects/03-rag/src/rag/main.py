@@ -34,7 +34,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         llm = LLMClient(settings.llm_base_url, settings.llm_model, settings.llm_timeout_s)
         app.state.settings = settings
         app.state.answerer = Answerer(
-            embedder, store, llm, settings.min_relevance, settings.answer_max_tokens, tracing.tracer
+            embedder,
+            store,
+            llm,
+            settings.min_relevance,
+            settings.answer_max_tokens,
+            tracing.tracer,
+            settings.answer_quotes,
+            settings.quote_min_score,
         )
         app.state.agent = Agent(app.state.answerer, llm, settings.llm_structured_output, settings.agent_search_k)
         app.state.ingestion = Ingestion(embedder, store, settings.chunk_tokens, settings.chunk_overlap_tokens)

@@ -28,7 +28,7 @@ from rag.api.schemas import (
     SearchResults,
     StoredDocument,
 )
-from rag.services.answering import Answerer, Event, Retrieval
+from rag.services.answering import Event, Retrieval
 
 router = APIRouter()
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: problem_doc("Triton or Milvus unavailable; see Retry-After.")}
@@ -75,19 +75,18 @@ async def ask(body: AskIn, answerer: AnswererDep, settings: SettingsDep):
         raise Problem(413, "text-too-long", f"at most {settings.max_question_chars} characters")
     # Retrieval runs before the response starts, so a dead Triton or Milvus is a clean 503.
     retrieval = await answerer.retrieve(body.question, body.k or settings.top_k, body.chapter)
+    answer = answerer.answer(retrieval, body.mode or settings.answer_mode)
     if body.stream:
-        return EventSourceResponse(
-            sse(answerer.answer(retrieval)), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        )
-    return await collect(answerer, retrieval)
+        return EventSourceResponse(sse(answer), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return await collect(retrieval, answer)
 
 
 # --8<-- [end:ask]
 
 
-async def collect(answerer: Answerer, retrieval: Retrieval) -> Answer:
+async def collect(retrieval: Retrieval, events: AsyncIterator[Event]) -> Answer:
     text, citations, done = [], [], {}
-    async for event in answerer.answer(retrieval):
+    async for event in events:
         if event.kind == "citations":
             citations = event.data["citations"]
         elif event.kind == "token":

@@ -19,6 +19,9 @@ class AskIn(BaseModel):
     k: int | None = Field(None, ge=1, le=20, description="How many chunks to retrieve (default 5).")
     chapter: str | None = Chapter
     stream: bool = Field(True, description="Server-Sent Events when true, one JSON answer when false.")
+    mode: Literal["extractive", "generative"] | None = Field(
+        None, description="extractive: quotes from the course; generative: the LLM's words (default: the service's)."
+    )
 
 
 class Citation(BaseModel):
@@ -34,8 +37,9 @@ class Citation(BaseModel):
 class Answer(BaseModel):
     question: str
     answer: str
-    mode: Literal["generated", "retrieval_only", "not_covered"] = Field(
-        description="`retrieval_only`: the LLM was down, the citations are the answer; "
+    mode: Literal["extracted", "generated", "retrieval_only", "not_covered"] = Field(
+        description="`extracted`: sentences quoted from the citations; `generated`: written by the LLM; "
+        "`retrieval_only`: a model was down, the citations are the answer; "
         "`not_covered`: nothing in the course was relevant enough, nothing was generated."
     )
     citations: list[Citation]

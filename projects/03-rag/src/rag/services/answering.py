@@ -1,5 +1,6 @@
-"""Answering: embed the question, retrieve chunks, and either generate a cited answer, say the course
-does not cover it, or (LLM down) fall back to the retrieved sections alone."""
+"""Answering: embed the question, retrieve chunks, and either quote the sentences that answer it
+(extractive, the default), generate a cited answer (a capable model), say the course does not cover
+it, or (LLM or embedding model down) fall back to the retrieved sections alone."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 
 from rag import metrics
-from rag.embedding_client import EmbeddingClient
+from rag.embedding_client import EmbeddingClient, EmbeddingUnavailable
 from rag.llm_client import LLMClient, LLMUnavailable
+from rag.services.faithful import LinkGuard, best_quotes, extractive_answer, prose_sentences
 from rag.vector_store import Hit, VectorStore
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,7 @@ NOT_COVERED = "The course does not cover this question, so I will not guess an a
 RETRIEVAL_ONLY = (
     "The language model is unavailable right now, so here are the course sections that match your question best."
 )
+NO_QUOTE = "These course sections match the question, but no single sentence of them answers it: read them."
 SNIPPET_CHARS = 280
 
 
@@ -52,6 +56,7 @@ class Retrieval:
     question: str
     hits: list[Hit]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    vector: np.ndarray | None = None  # the question's embedding
 
     def citations(self) -> list[Citation]:
         return [
@@ -96,9 +101,12 @@ class Answerer:
         min_relevance: float,
         max_tokens: int,
         tracer: trace.Tracer | None = None,
+        quotes: int = 3,
+        quote_min_score: float = 0.3,
     ):
         self.embedder, self.store, self.llm = embedder, store, llm
         self.min_relevance, self.max_tokens = min_relevance, max_tokens
+        self.quotes, self.quote_min_score = quotes, quote_min_score
         self.tracer = tracer or trace.NoOpTracer()
 
     # --8<-- [start:retrieve]
@@ -126,7 +134,8 @@ class Answerer:
         metrics.STAGE_SECONDS.labels("search").observe(searched - embedded)
         if hits:
             metrics.TOP_SCORE.observe(hits[0].score)
-        return Retrieval(question, hits, {"embed": ms(embedded - started), "search": ms(searched - embedded)})
+        timings = {"embed": ms(embedded - started), "search": ms(searched - embedded)}
+        return Retrieval(question, hits, timings, vector)
 
     # --8<-- [end:retrieve]
 
@@ -134,8 +143,9 @@ class Answerer:
         return bool(retrieval.hits) and retrieval.hits[0].score >= self.min_relevance
 
     # --8<-- [start:answer]
-    async def answer(self, retrieval: Retrieval) -> AsyncIterator[Event]:
-        """citations, then the answer's tokens, then done (with the mode and stage timings)."""
+    async def answer(self, retrieval: Retrieval, mode: str = "extractive") -> AsyncIterator[Event]:
+        """citations, then the answer's tokens, then done (with the mode and stage timings).
+        ``mode``: "extractive" quotes the course, "generative" asks the LLM."""
         if not self.covered(retrieval):
             metrics.ANSWERS.labels("not_covered").inc()
             trace.get_current_span().set_attribute("rag.mode", "not_covered")
@@ -143,7 +153,13 @@ class Answerer:
             yield Event("token", {"text": NOT_COVERED})
             yield Event("done", {"mode": "not_covered", "timings_ms": retrieval.timings_ms})
             return
-        yield Event("citations", {"citations": [asdict(c) for c in retrieval.citations()]})
+        citations = retrieval.citations()
+        yield Event("citations", {"citations": [asdict(c) for c in citations]})
+        if mode == "extractive":
+            async for event in self.extract(retrieval):
+                yield event
+            return
+        links = LinkGuard({c.url for c in citations if c.url})  # no link but the citations' pages
         # Started, not made current: this generator is suspended at every yield, so the span is passed
         # around explicitly and ended in `finally`, whether the stream completes, fails or is abandoned.
         span = self.tracer.start_span(
@@ -158,8 +174,11 @@ class Answerer:
                         retrieval.timings_ms["first_token"] = ms(time.perf_counter() - started)
                         span.add_event("first token")
                     produced += 1
-                    yield Event("token", {"text": delta.text})
-            span.set_attribute("rag.mode", "generated")
+                    if text := links.feed(delta.text):
+                        yield Event("token", {"text": text})
+            if text := links.flush():
+                yield Event("token", {"text": text})
+            span.set_attributes({"rag.mode": "generated", "rag.links_removed": links.removed})
         except LLMUnavailable as exc:
             # The sources are still worth having: answer with them, and say that is what happened.
             log.warning("LLM unavailable, answering with retrieval only: %s", exc)
@@ -187,6 +206,36 @@ class Answerer:
         yield Event("done", {"mode": "generated", "timings_ms": retrieval.timings_ms, "tokens": produced})
 
     # --8<-- [end:answer]
+
+    # --8<-- [start:extractive]
+    async def extract(self, retrieval: Retrieval) -> AsyncIterator[Event]:
+        """The retrieved chunks' sentences closest to the question, quoted with their [n]."""
+        started = time.perf_counter()
+        sentences = [(n, s) for n, hit in enumerate(retrieval.hits, start=1) for s in prose_sentences(hit.chunk.text)]
+        with self.tracer.start_as_current_span("extract answer") as span:
+            span.set_attribute("rag.sentences", len(sentences))
+            try:
+                vectors = await self.embedder.embed([s for _, s in sentences]) if sentences else np.empty((0, 1))
+            except EmbeddingUnavailable as exc:  # Triton went away after the search: the sources remain
+                span.record_exception(exc)
+                span.set_attribute("rag.mode", "retrieval_only")
+                metrics.ANSWERS.labels("retrieval_only").inc()
+                yield Event("token", {"text": RETRIEVAL_ONLY.replace("language", "embedding")})
+                yield Event(
+                    "done",
+                    {"mode": "retrieval_only", "timings_ms": retrieval.timings_ms, "detail": "embedding unavailable"},
+                )
+                return
+            assert retrieval.vector is not None
+            quotes = best_quotes(retrieval.vector, sentences, vectors, self.quotes, self.quote_min_score)
+            span.set_attributes({"rag.mode": "extracted", "rag.quotes": len(quotes)})
+        retrieval.timings_ms["extract"] = ms(time.perf_counter() - started)
+        metrics.STAGE_SECONDS.labels("extract").observe(time.perf_counter() - started)
+        metrics.ANSWERS.labels("extracted").inc()
+        yield Event("token", {"text": extractive_answer(quotes) if quotes else NO_QUOTE})
+        yield Event("done", {"mode": "extracted", "timings_ms": retrieval.timings_ms, "quotes": len(quotes)})
+
+    # --8<-- [end:extractive]
 
 
 def ms(seconds: float) -> float:
