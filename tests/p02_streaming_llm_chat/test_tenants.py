@@ -161,8 +161,11 @@ def test_a_tenant_at_its_share_is_refused_while_another_tenant_is_served(tenant_
 
 # --8<-- [start:quota-test]
 def test_a_spent_quota_is_429_until_the_window_ends_and_matches_what_was_counted(tenant_service):
+    # The prompt alone is over globex's 40 tokens, so the first turn spends the window whatever the
+    # model answers (a short "Hello!" turn could cost 40 or fewer, and leave room for a second).
+    long_question = "Please summarise, in one short sentence, why a service should refuse work early " * 4
     with as_tenant(tenant_service, "globex") as globex:
-        assert say(globex, "q1").status_code == 200  # under 40 tokens before it: admitted
+        assert say(globex, "q1", long_question).status_code == 200  # nothing spent before it: admitted
         refused = say(globex, "q2")
     assert_problem(refused, 429, "quota-exhausted")
     assert 3000 < int(refused.headers["Retry-After"]) <= 3600
