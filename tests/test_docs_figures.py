@@ -1,7 +1,9 @@
 """A measured figure in the course's prose comes from its results file through the site's
 ``{{ result ... }}`` hook (scripts/mkdocs_hooks.py), never retyped: a retyped figure goes stale at
 the next benchmark run, and nothing would notice. This test finds figures in the pages' prose that
-equal a value of a results file, and the hook's own behaviour on a real results file."""
+equal a value of a results file (or round from one), and the hook's own behaviour on a real results
+file. What it cannot catch: a figure of fewer than three significant digits, or one rounded beyond
+recognition ("near 0.6" for 0.614); those stay a reviewer's job."""
 
 from __future__ import annotations
 
