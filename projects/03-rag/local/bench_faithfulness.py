@@ -123,7 +123,8 @@ async def measure(stack, questions: list[str], report: Callable[[str], None]) ->
                         "question": question,
                         "mode": mode,
                         "answered_as": answer["mode"],
-                        "answer": answer["answer"],
+                        # The text itself is not kept: a small model's output can hold anything
+                        # (invented file paths among it); the judged scores are what is published.
                         "links_removed": answer["answer"].count("(link removed"),
                         "ms": round(sum(answer["timings_ms"].values()), 1),
                         "judged": judged,

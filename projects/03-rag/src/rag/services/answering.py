@@ -30,6 +30,9 @@ NOT_COVERED = "The course does not cover this question, so I will not guess an a
 RETRIEVAL_ONLY = (
     "The language model is unavailable right now, so here are the course sections that match your question best."
 )
+EMBEDDING_DOWN = (
+    "The embedding model is unavailable right now, so here are the course sections that match your question best."
+)
 NO_QUOTE = "These course sections match the question, but no single sentence of them answers it: read them."
 SNIPPET_CHARS = 280
 
@@ -220,7 +223,7 @@ class Answerer:
                 span.record_exception(exc)
                 span.set_attribute("rag.mode", "retrieval_only")
                 metrics.ANSWERS.labels("retrieval_only").inc()
-                yield Event("token", {"text": RETRIEVAL_ONLY.replace("language", "embedding")})
+                yield Event("token", {"text": EMBEDDING_DOWN})
                 yield Event(
                     "done",
                     {"mode": "retrieval_only", "timings_ms": retrieval.timings_ms, "detail": "embedding unavailable"},
