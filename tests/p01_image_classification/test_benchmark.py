@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from study.local.image_classification import bench, bench_edge
+from study.local.image_classification import bench, bench_capacity, bench_edge
 
 from study.errors import StudyError
 
@@ -68,3 +68,20 @@ def test_edge_part_writes_json_and_table(tmp_path, base_url_option):
 def test_an_unknown_part_is_refused(tmp_path):
     with pytest.raises(StudyError, match="edge"):
         bench.run(tmp_path, only="nope")
+
+
+@pytest.mark.local_only
+def test_capacity_part_sweeps_open_loop_rates(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stack")
+    json_path, png_path, md_path = bench.run(tmp_path, scale=0.05, report=lambda _: None, only="capacity")
+    result = json.loads(json_path.read_text())
+    rows = result["results"]
+    assert [r["fraction"] for r in rows] == list(bench_capacity.FRACTIONS)
+    assert all(r["offered_rps"] == pytest.approx(r["fraction"] * result["capacity_rps"], abs=0.01) for r in rows)
+    assert result["closed_loop_32"]["errors"] == 0
+    assert all(r["sent"] > 0 for r in rows)
+    assert rows[0]["errors"] == 0 and rows[0]["achieved_rps"] > 0  # the lightest rate: every request answered
+    assert result["knee_rps"] is None or result["knee_rps"] in [r["offered_rps"] for r in rows]
+    assert png_path.read_bytes()[:4] == b"\x89PNG"
+    assert "| offered /s |" in md_path.read_text()

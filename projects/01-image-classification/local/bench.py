@@ -2,7 +2,8 @@
 and off, and Triton called directly; then a traffic mix with repeated images, Triton's response
 cache off and on; and the int8 build against float32 in ONNX Runtime. All in one run on one
 machine so the ratios are fair. That is the ``serving`` part; ``edge`` (its own module) compares
-the Triton deployment with the model inside the service process."""
+the Triton deployment with the model inside the service process, and ``capacity`` (its own module)
+puts the API under open-loop load at rising rates."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from study.bench.load import closed_loop, machine
 from study.bench.parts import run_parts
 from study.paths import DOCS_DIR
 
+from .bench_capacity import run_capacity
 from .bench_edge import run_edge
 from .stack import (
     ENSEMBLE_NAME,
@@ -264,22 +266,19 @@ def measure(target: str, batching: bool, metrics_url: str, run) -> list[dict]:
     return rows
 
 
-PARTS = ("serving", "edge")
+PARTS = ("serving", "edge", "capacity")
 
 
 def run(
     out: Path | None = None, scale: float = 1.0, report: Callable[[str], None] = print, only: str | None = None
 ) -> list[Path]:
-    """Both parts, or ``only`` the one named."""
-    return run_parts(
-        dict(
-            zip(
-                PARTS, (lambda to: run_serving(to, scale, report), lambda to: run_edge(to, scale, report)), strict=False
-            )
-        ),
-        out or DEFAULT_OUT,
-        only,
+    """Every part, or ``only`` the one named."""
+    runners = (
+        lambda to: run_serving(to, scale, report),
+        lambda to: run_edge(to, scale, report),
+        lambda to: run_capacity(to, scale, report),
     )
+    return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 
 
 def run_serving(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:

@@ -13,13 +13,14 @@ per-tenant share of the generation slots.
 
 ``admission``: llama.cpp's server generates for one request at a time. Sixteen clients at once,
 straight to it, then through the service with its admission limit at 16 and at 1, each on a fresh
-server: time to first token, tokens/s, and the server's own decoding speed from its log."""
+server: time to first token, tokens/s, and the server's own decoding speed from its log.
+
+``capacity`` (its own module): the service under open-loop load at rising rates."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -41,6 +42,7 @@ from study.llm_local import smollm2_tokenizer
 from study.paths import DOCS_DIR
 from study.processes import resident_mb
 
+from .bench_capacity import decode_ms_per_token, run_capacity
 from .bench_tenants import run_tenant_fairness
 from .stack import running_stack
 
@@ -145,7 +147,7 @@ def example_stream(url: str) -> str:
         return "".join(line + "\n" for line in response.iter_lines())
 
 
-PARTS = ("streams", "prefix-reuse", "tenant-fairness", "admission")
+PARTS = ("streams", "prefix-reuse", "tenant-fairness", "admission", "capacity")
 
 
 def run(
@@ -162,6 +164,7 @@ def run(
         lambda to: run_prefix_reuse(to, scale, report, backends),
         lambda to: run_tenant_fairness(to, scale, report),
         lambda to: run_admission(to, scale, report),
+        lambda to: run_capacity(to, scale, report),
     )
     return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 
@@ -413,11 +416,6 @@ ADMISSION = (  # (what is measured, where the clients send, the service's limit 
     ("through the service, at most 1 at once", "api", "1"),
 )
 ADMISSION_CLIENTS = 16
-
-
-def decode_ms_per_token(log: str) -> list[float]:
-    """llama.cpp's own timing of each generation it finished: milliseconds per generated token."""
-    return [float(ms) for ms in re.findall(r"^\w+:\s+eval time = .*?\(\s*([\d.]+) ms per token", log, re.M)]
 
 
 def run_admission(out: Path, scale: float, report: Callable[[str], None]) -> list[Path]:
