@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from study.cli import app, port_is_free
+from study.paths import REPO_ROOT
 from study.processes import free_port
 from study.projects import discover, find_project
 
@@ -202,3 +204,20 @@ def test_up_on_a_busy_port_says_so():
         result = runner.invoke(app, ["up", "image-classification", "--port", str(busy.getsockname()[1])])
     assert result.exit_code == 1
     assert "is in use" in result.output and "--port" in result.output
+
+
+def test_gpu_benchmark_refuses_clearly_without_a_gpu(monkeypatch):
+    monkeypatch.delenv("STUDY_BENCH_DEVICE", raising=False)
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has a GPU")
+    result = runner.invoke(app, ["bench", "image-classification", "--gpu"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "no NVIDIA GPU here" in result.output
+    result = runner.invoke(app, ["bench", "fraud-ensemble", "--gpu"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "has no GPU benchmark" in result.output
+
+
+def test_gpu_bench_script_stops_before_starting_anything_without_a_gpu():
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has a GPU")
+    done = subprocess.run(["bash", str(REPO_ROOT / "scripts/gpu-bench.sh")], capture_output=True, text=True)
+    assert done.returncode == 2 and "no NVIDIA GPU here" in done.stderr

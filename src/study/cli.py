@@ -135,17 +135,34 @@ def bench(
     out: Annotated[Path | None, typer.Option(help="Folder for the JSON and chart (default: the docs).")] = None,
     scale: Annotated[float, typer.Option(help="Multiply the request counts (0.1 for a smoke run).")] = 1.0,
     only: Annotated[str | None, typer.Option(help="Run one part of a benchmark that has parts (its PARTS).")] = None,
+    gpu: Annotated[
+        bool, typer.Option(help="On a GPU host, against the compose stack scripts/gpu-bench.sh started.")
+    ] = False,
 ) -> None:
     """Run a project's benchmark; write JSON, a chart and a table for its docs page."""
-    benchmark = _project(project).recipe("bench")
-    parts = getattr(benchmark, "PARTS", ())
-    if only and only not in parts:
-        console.print(
-            f"[red]error:[/] {project}'s benchmark has " + (f"the parts {', '.join(parts)}" if parts else "no parts")
-        )
-        raise typer.Exit(2)
+    if gpu:
+        if only:
+            console.print("[red]error:[/] --gpu runs the GPU benchmark whole; it has no parts")
+            raise typer.Exit(2)
+        try:
+            benchmark = _project(project).recipe("bench_gpu")
+        except ModuleNotFoundError:
+            console.print(f"[red]error:[/] {project} has no GPU benchmark (projects 01 and 02 have one)")
+            raise typer.Exit(2) from None
+    else:
+        benchmark = _project(project).recipe("bench")
+        parts = getattr(benchmark, "PARTS", ())
+        if only and only not in parts:
+            console.print(
+                f"[red]error:[/] {project}'s benchmark has "
+                + (f"the parts {', '.join(parts)}" if parts else "no parts")
+            )
+            raise typer.Exit(2)
     try:
-        result = benchmark.run(out, scale=scale, report=console.log, **({"only": only} if only else {}))
+        if gpu:
+            result = benchmark.run_gpu(out, scale=scale, report=console.log)
+        else:
+            result = benchmark.run(out, scale=scale, report=console.log, **({"only": only} if only else {}))
     except StudyError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from study.local.image_classification import bench, bench_capacity, bench_edge
+from study.local.image_classification import bench, bench_capacity, bench_edge, bench_overhead
 
 from study.errors import StudyError
 
@@ -85,3 +85,20 @@ def test_capacity_part_sweeps_open_loop_rates(tmp_path, base_url_option):
     assert result["knee_rps"] is None or result["knee_rps"] in [r["offered_rps"] for r in rows]
     assert png_path.read_bytes()[:4] == b"\x89PNG"
     assert "| offered /s |" in md_path.read_text()
+
+
+@pytest.mark.local_only
+def test_overhead_part_splits_the_services_time(tmp_path, base_url_option):
+    if base_url_option:
+        pytest.skip("starts its own local stack")
+    json_path, md_path, *flame = bench.run(tmp_path, scale=0.05, report=lambda _: None, only="overhead")
+    result = json.loads(json_path.read_text())
+    assert result["requests_per_part"] == 10 * bench_overhead.ROUNDS
+    parts = result["service"]
+    assert set(parts) == {"decode_ms", "preprocess_ms", "inference_ms", "handler_rest_ms", "outside_handler_ms"}
+    assert all(result[k] > 0 for k in ("client_p50_ms", "triton_direct_p50_ms", "decode_and_resize_p50_ms"))
+    # the client waits for everything the handler does, and the handler for the Triton call it makes
+    assert result["client_p50_ms"] > parts["inference_ms"] > 0 and parts["outside_handler_ms"] > 0
+    assert "the service's overhead" in md_path.read_text()
+    if flame:  # py-spy may be refused the right to read another process; the part says so by its absence
+        assert flame[0].read_text().lstrip().startswith("<?xml") and result["flame_graph"] == flame[0].name

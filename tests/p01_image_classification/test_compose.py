@@ -52,6 +52,16 @@ def test_gpu_override_reserves_a_gpu_and_uses_the_production_config():
     assert device["driver"] == "nvidia" and "gpu" in device["capabilities"]
 
 
+def test_tensorrt_override_changes_only_the_model_configuration():
+    gpu = compose_config("docker-compose.yml", "compose.gpu.yaml")["services"]["triton"]
+    trt = compose_config("docker-compose.yml", "compose.gpu.yaml", "compose.gpu-tensorrt.yaml")["services"]["triton"]
+    assert trt["deploy"] == gpu["deploy"]
+    assert set(trt["command"]) - set(gpu["command"]) == {"--model-config-name=gpu-tensorrt-fp16"}
+    assert set(gpu["command"]) <= set(trt["command"])
+    named = PROJECT_DIR / "model_repository/efficientnet_lite0/configs/gpu-tensorrt-fp16.pbtxt"
+    assert named.is_file()  # what --model-config-name names
+
+
 def test_compose_binary_rejects_an_invalid_file(tmp_path: Path):
     """The validation above can fail: an unknown key is refused."""
     bad = tmp_path / "bad.yml"

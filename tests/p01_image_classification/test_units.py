@@ -74,6 +74,16 @@ def test_cpu_config_for_compose_differs_from_production_only_in_device():
     assert cpu == production
 
 
+def test_tensorrt_config_differs_from_production_only_in_its_accelerator():
+    trt = parse((PROJECT_DIR / "model_repository/efficientnet_lite0/configs/gpu-tensorrt-fp16.pbtxt").read_text())
+    production = parse(PRODUCTION_CONFIG)
+    (accelerator,) = trt.optimization.execution_accelerators.gpu_execution_accelerator
+    assert accelerator.name == "tensorrt" and accelerator.parameters["precision_mode"] == "FP16"
+    assert trt.instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
+    trt.ClearField("optimization")
+    assert trt == production
+
+
 def test_softmax_is_a_distribution_and_stable_for_large_logits():
     probabilities = softmax(np.array([[1000.0, 1001.0, 999.0], [0.0, 0.0, 0.0]]))
     assert np.allclose(probabilities.sum(axis=1), 1.0)

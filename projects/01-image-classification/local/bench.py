@@ -3,12 +3,12 @@ and off, and Triton called directly; then a traffic mix with repeated images, Tr
 cache off and on; and the int8 build against float32 in ONNX Runtime. All in one run on one
 machine so the ratios are fair. That is the ``serving`` part; ``edge`` (its own module) compares
 the Triton deployment with the model inside the service process, and ``capacity`` (its own module)
-puts the API under open-loop load at rising rates."""
+puts the API under open-loop load at rising rates, and ``overhead`` (its own module) takes the
+service's own time apart."""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import re
 import tempfile
@@ -23,9 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import onnxruntime as ort
-import skimage.data
 import tritonclient.grpc.aio as grpcclient
-from PIL import Image
 from tritonclient.utils import np_to_triton_dtype
 
 from image_classification.services.preprocessing import center_crop, decode_image, to_model_input
@@ -36,9 +34,11 @@ from study.paths import DOCS_DIR
 
 from .bench_capacity import run_capacity
 from .bench_edge import run_edge
+from .bench_overhead import run_overhead
 from .stack import (
     ENSEMBLE_NAME,
     MODEL_NAME,
+    cat_jpeg,
     chelsea_crops,
     ensure_int8_model,
     ensure_model,
@@ -50,12 +50,6 @@ CONCURRENCY = (1, 8, 32)
 REQUESTS_PER_WORKER = {1: 100, 8: 40, 32: 20}
 CACHE_CONCURRENCY = 8
 POPULAR_IMAGES = 16  # the cache workload: half the requests send one of these, half a never-seen image
-
-
-def cat_jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(skimage.data.chelsea()).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def triton_totals(metrics_url: str, *names: str) -> tuple[float, ...]:
@@ -87,8 +81,9 @@ def cache_workload(requests: int, seed: int = 7) -> list[bytes]:
 # --8<-- [end:cache-workload]
 
 
-async def load_api(url: str, images: list[bytes], concurrency: int, requests: int):
-    """Request i sends ``images[i % len(images)]``; one image repeated when the list holds one."""
+async def load_api(url: str, images: list[bytes], concurrency: int, requests: int, warm_up: bytes | None = None):
+    """Request i sends ``images[i % len(images)]``; one image repeated when the list holds one.
+    One request first, untimed: ``warm_up``, or a photo outside every workload."""
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=httpx.Limits(max_connections=concurrency)) as client:
         sent = 0
 
@@ -99,7 +94,7 @@ async def load_api(url: str, images: list[bytes], concurrency: int, requests: in
             response = await client.post("/v1/classify", files={"image": ("cat.jpg", image, "image/jpeg")})
             return response.status_code == 200
 
-        await send(cat_jpeg())  # warm-up, with an image outside the workload
+        await send(warm_up or cat_jpeg())
         return await closed_loop(send, concurrency, requests)
 
 
@@ -110,8 +105,10 @@ async def load_triton(
     requests: int,
     model: str = MODEL_NAME,
     input_name: str = "input",
+    warm_up: np.ndarray | None = None,
 ):
-    """Straight to Triton: float32 tensors to the network, or uint8 crops to the ensemble's "image"."""
+    """Straight to Triton: float32 tensors to the network, or uint8 crops to the ensemble's "image".
+    One request first, untimed: ``warm_up``, or zeros."""
     client = grpcclient.InferenceServerClient(grpc_url)
     datatype = np_to_triton_dtype(tensors[0].dtype)
     try:
@@ -126,7 +123,7 @@ async def load_triton(
             await client.infer(model, [inputs])
             return True
 
-        await send(np.zeros_like(tensors[0]))
+        await send(np.zeros_like(tensors[0]) if warm_up is None else warm_up)
         return await closed_loop(send, concurrency, requests)
     finally:
         await client.close()
@@ -266,7 +263,7 @@ def measure(target: str, batching: bool, metrics_url: str, run) -> list[dict]:
     return rows
 
 
-PARTS = ("serving", "edge", "capacity")
+PARTS = ("serving", "edge", "capacity", "overhead")
 
 
 def run(
@@ -277,6 +274,7 @@ def run(
         lambda to: run_serving(to, scale, report),
         lambda to: run_edge(to, scale, report),
         lambda to: run_capacity(to, scale, report),
+        lambda to: run_overhead(to, scale, report),
     )
     return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 

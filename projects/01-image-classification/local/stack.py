@@ -141,6 +141,18 @@ def calibration_batch() -> np.ndarray:
     return np.stack([to_model_input(Image.fromarray(getattr(skimage.data, name)())) for name in CALIBRATION_IMAGES])
 
 
+def cat_jpeg() -> bytes:
+    """The benchmarks' photo: scikit-image's Chelsea, whole, as a JPEG."""
+    import io
+
+    import skimage.data
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.chelsea()).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
 def chelsea_crops(start: int, count: int) -> list[bytes]:
     """Distinct JPEGs of the same cat: crops of scikit-image's Chelsea, each offset by at least a
     pixel, so no two give the same input tensor (the response cache would answer a repeat)."""

@@ -84,28 +84,33 @@ def parse_openai(line: str) -> str:
     return ""
 
 
+def streamed_request(target: str, base_url: str, model: str, max_tokens: int, tag: str) -> tuple[str, dict, Callable]:
+    """(url, body, parser) of one streamed answer to PROMPT: through the service ("api", a new
+    conversation named after ``tag``) or straight to the LLM server, with the service's system prompt."""
+    if target == "api":
+        url = f"{base_url}/v1/conversations/bench-{tag}-{time.monotonic_ns()}/messages"
+        return url, {"content": PROMPT, "max_tokens": max_tokens}, parse_service
+    system = Settings.model_fields["system_prompt"].default
+    body = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "stream": True,
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": PROMPT}],
+    }
+    return f"{base_url}/chat/completions", body, parse_openai
+
+
 async def run_level(
     target: str, stack, concurrency: int, rounds: int, max_tokens: int, counter: TokenCounter, rss: list[float]
 ) -> dict:
-    system = Settings.model_fields["system_prompt"].default  # what the service sends, for the direct path
     async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=concurrency + 4)) as client:
 
         async def worker(w: int):
             results = []
             for r in range(rounds):
-                if target == "api":
-                    url = f"{stack.url}/v1/conversations/bench-{w}-{r}-{time.monotonic_ns()}/messages"
-                    body, parse = {"content": PROMPT, "max_tokens": max_tokens}, parse_service
-                else:
-                    url = f"{stack.llm.base_url}/chat/completions"
-                    body = {
-                        "model": "local",
-                        "max_tokens": max_tokens,
-                        "stream": True,
-                        "messages": [{"role": "system", "content": system}, {"role": "user", "content": PROMPT}],
-                    }
-                    parse = parse_openai
-                results.append(await one_stream(client, url, body, parse))
+                base = stack.url if target == "api" else stack.llm.base_url
+                request = streamed_request(target, base, "local", max_tokens, f"{w}-{r}")
+                results.append(await one_stream(client, *request))
             return results
 
         async def sample_rss():
