@@ -89,6 +89,11 @@ def llamacpp_command(env: Path, port: str, threads: int = 2, model: Path | None 
     ]
 
 
+def decode_ms_per_token(log: str) -> list[float]:
+    """Milliseconds per generated token of each generation llama.cpp logged ("eval time" lines)."""
+    return [float(ms) for ms in re.findall(r"^\w+:\s+eval time = .*?\(\s*([\d.]+) ms per token", log, re.M)]
+
+
 @dataclass
 class LocalLlamaCpp(OpenAIServer):
     log_path: Path
@@ -104,17 +109,28 @@ class LocalLlamaCpp(OpenAIServer):
         self.process.start()
         self.process.wait_http_ok(f"{self.base_url}/models", timeout_s=120)
 
+    def log_mark(self) -> int:
+        """Where the server's log ends now: pass it to the ``..._since`` readers below."""
+        return self.log_path.stat().st_size
+
+    def log_since(self, mark: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(mark)
+            return log.read().decode(errors="replace")
+
+    def decode_ms_per_token_since(self, mark: int) -> list[float]:
+        """The server's own timing of each generation it finished since ``mark``."""
+        return decode_ms_per_token(self.log_since(mark))
+
     # --8<-- [start:llamacpp-reuse]
     def prefix_cache_mark(self) -> int:
-        return self.log_path.stat().st_size
+        return self.log_mark()
 
     def prefix_reuse_since(self, mark: int) -> PrefixReuse:
         """Prompt tokens reused and computed by the requests since ``mark``, from the server's log:
         it keeps one sequence in its KV cache, and a prompt that starts like the previous request's
         (the same system prompt, the same history) reuses that prefix."""
-        with self.log_path.open("rb") as log:
-            log.seek(mark)
-            text = log.read().decode(errors="replace")
+        text = self.log_since(mark)
         found = re.findall(r"Llama\.generate: (\d+) prefix-match hit, remaining (\d+) prompt tokens", text)
         return PrefixReuse(sum(int(kept) for kept, _ in found), sum(int(computed) for _, computed in found))
 

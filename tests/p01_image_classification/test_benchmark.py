@@ -4,10 +4,12 @@ Its numbers are not checked: timings never decide a test."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from study.local.image_classification import bench, bench_capacity, bench_edge, bench_overhead
 
+from capacity_checks import read_capacity
 from study.errors import StudyError
 
 
@@ -74,17 +76,11 @@ def test_an_unknown_part_is_refused(tmp_path):
 def test_capacity_part_sweeps_open_loop_rates(tmp_path, base_url_option):
     if base_url_option:
         pytest.skip("starts its own local stack")
-    json_path, png_path, md_path = bench.run(tmp_path, scale=0.05, report=lambda _: None, only="capacity")
-    result = json.loads(json_path.read_text())
-    rows = result["results"]
-    assert [r["fraction"] for r in rows] == list(bench_capacity.FRACTIONS)
-    assert all(r["offered_rps"] == pytest.approx(r["fraction"] * result["capacity_rps"], abs=0.01) for r in rows)
+    paths = bench.run(tmp_path, scale=0.05, report=lambda _: None, only="capacity")
+    result, rows = read_capacity(*paths, bench_capacity.FRACTIONS)
     assert result["closed_loop_32"]["errors"] == 0
     assert all(r["sent"] > 0 for r in rows)
     assert rows[0]["errors"] == 0 and rows[0]["achieved_rps"] > 0  # the lightest rate: every request answered
-    assert result["knee_rps"] is None or result["knee_rps"] in [r["offered_rps"] for r in rows]
-    assert png_path.read_bytes()[:4] == b"\x89PNG"
-    assert "| offered /s |" in md_path.read_text()
 
 
 @pytest.mark.local_only
@@ -100,5 +96,8 @@ def test_overhead_part_splits_the_services_time(tmp_path, base_url_option):
     # the client waits for everything the handler does, and the handler for the Triton call it makes
     assert result["client_p50_ms"] > parts["inference_ms"] > 0 and parts["outside_handler_ms"] > 0
     assert "the service's overhead" in md_path.read_text()
-    if flame:  # py-spy may be refused the right to read another process; the part says so by its absence
+    if flame:
         assert flame[0].read_text().lstrip().startswith("<?xml") and result["flame_graph"] == flame[0].name
+        assert "/" not in re.search(r'<text id="title"[^>]*>([^<]*)<', flame[0].read_text())[1]  # no paths
+    else:  # py-spy may be refused the right to read another process: the result must say why
+        assert result["flame_graph"] is None and result["flame_graph_error"]

@@ -72,16 +72,16 @@ def api_ms(client: httpx.Client, image: bytes, count: int) -> list[dict]:
     return out
 
 
-def flame_graph(pid: int, seconds: float, path: Path) -> subprocess.Popen | None:
-    """py-spy sampling the service for ``seconds``; None where py-spy is missing or not allowed."""
-    py_spy = shutil.which("py-spy")
-    if py_spy is None:
-        return None
+def flame_graph(pid: int, seconds: float, path: Path) -> subprocess.Popen:
+    """py-spy sampling the service for ``seconds`` into ``path``. It needs the right to read another
+    process's memory (root, or ptrace allowed): where it is refused, it says why on stderr."""
+    py_spy = shutil.which("py-spy") or "py-spy"  # a dev dependency of the repository
     return subprocess.Popen(
         [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250",
          "--format", "flamegraph", "--output", str(path)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )  # fmt: skip
 
 
@@ -141,8 +141,7 @@ def run_overhead(out: Path, scale: float, report: Callable[[str], None]) -> list
                 deadline = time.monotonic() + max(3, 10 * scale)
                 while time.monotonic() < deadline:
                     api_ms(client, image, 10)
-                if spy is not None:
-                    spy.wait(timeout=60)
+                _, spy_said = spy.communicate(timeout=60)
     if svg.exists():
         retitle(svg, "Project 01's service under one client: py-spy, 250 samples a second")
     result = {
@@ -153,6 +152,7 @@ def run_overhead(out: Path, scale: float, report: Callable[[str], None]) -> list
         "requests_per_part": count * ROUNDS,
         **breakdown(work, model, api),
         "flame_graph": svg.name if svg.exists() else None,
+        "flame_graph_error": None if svg.exists() else (spy_said.strip()[-500:] or f"py-spy exited {spy.returncode}"),
     }
     paths = [out / "overhead.json", out / "overhead.md"]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")

@@ -42,7 +42,7 @@ from study.llm_local import smollm2_tokenizer
 from study.paths import DOCS_DIR
 from study.processes import resident_mb
 
-from .bench_capacity import decode_ms_per_token, run_capacity
+from .bench_capacity import run_capacity
 from .bench_tenants import run_tenant_fairness
 from .stack import running_stack
 
@@ -432,12 +432,10 @@ def run_admission(out: Path, scale: float, report: Callable[[str], None]) -> lis
             env = {**LIMITS, "STREAMING_LLM_CHAT_MAX_CONCURRENT_STREAMS": limit}
             with running_stack(Path(tmp) / str(i), report=report, service_env=env, backend="llama.cpp") as stack:
                 asyncio.run(run_level(target, stack, 1, 1, 8, counter, []))  # warm-up
-                mark = stack.llm.log_path.stat().st_size
+                mark = stack.llm.log_mark()
                 report(f"llama.cpp, {ADMISSION_CLIENTS} clients: {label}")
                 row = asyncio.run(run_level(target, stack, ADMISSION_CLIENTS, rounds, max_tokens, counter, []))
-                with stack.llm.log_path.open("rb") as log:
-                    log.seek(mark)
-                    decode = decode_ms_per_token(log.read().decode(errors="replace"))
+                decode = stack.llm.decode_ms_per_token_since(mark)
             rows.append({"case": label, **row, "server_decode_ms_per_token_p50": round(float(np.median(decode)), 2)})
     result = {
         "benchmark": "streaming-llm-chat admission",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import numpy as np
 
 from study.bench.capacity import capacity_rows, write_capacity
 from study.bench.load import closed_loop, knee, machine, open_loop
+from study.llm_local import LocalLlamaCpp
 
 from .stack import running_stack
 
@@ -29,20 +29,13 @@ OBJECTIVE_P95_MS = 2000.0  # a 16-token answer, whole, within 2 s for 95 % of qu
 QUESTION = {"content": "Name three uses of a queue.", "max_tokens": 16}
 
 
-def decode_ms_per_token(log: str) -> list[float]:
-    """llama.cpp's own timing of each generation it finished: milliseconds per generated token."""
-    return [float(ms) for ms in re.findall(r"^\w+:\s+eval time = .*?\(\s*([\d.]+) ms per token", log, re.M)]
-
-
-def server_decode_ms(log: Path, mark: int) -> float:
-    """llama.cpp's own median decode time per token over what it logged after ``mark``."""
-    with log.open("rb") as f:
-        f.seek(mark)
-        found = decode_ms_per_token(f.read().decode(errors="replace"))
+def server_decode_ms(llm: LocalLlamaCpp, mark: int) -> float:
+    """llama.cpp's own median decode time per token over the answers it logged after ``mark``."""
+    found = llm.decode_ms_per_token_since(mark)
     return round(float(np.median(found)), 1) if found else float("nan")
 
 
-async def measure_capacity(url: str, log: Path, seconds: float, report: Callable[[str], None]) -> dict:
+async def measure_capacity(url: str, llm: LocalLlamaCpp, seconds: float, report: Callable[[str], None]) -> dict:
     ttft: list[float] = []
     refused = 0
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=httpx.Limits(max_connections=None)) as client:
@@ -67,16 +60,16 @@ async def measure_capacity(url: str, log: Path, seconds: float, report: Callable
 
         for _ in range(2):  # warm-up
             await send()
-        mark = log.stat().st_size
+        mark = llm.log_mark()
         closed = await closed_loop(send, 4, max(8, int(seconds)))
-        closed_decode = server_decode_ms(log, mark)
+        closed_decode = server_decode_ms(llm, mark)
         report(f"closed loop, 4 clients: {closed.throughput_rps:.2f} answers/s")
         results, extra = [], []
         for n, fraction in enumerate(FRACTIONS):
             rate = round(fraction * closed.throughput_rps, 3)
             report(f"open loop at {rate:.2f} questions/s for {seconds:.0f} s")
             ttft.clear()
-            refused, mark = 0, log.stat().st_size
+            refused, mark = 0, llm.log_mark()
             results.append(await open_loop(send, rate, seconds, seed=n))
             ms = np.array(ttft or [np.nan]) * 1000
             extra.append(
@@ -84,7 +77,7 @@ async def measure_capacity(url: str, log: Path, seconds: float, report: Callable
                     "ttft_p50_ms": round(float(np.percentile(ms, 50)), 1),
                     "ttft_p95_ms": round(float(np.percentile(ms, 95)), 1),
                     "refused_429": refused,
-                    "server_decode_ms_per_token": server_decode_ms(log, mark),
+                    "server_decode_ms_per_token": server_decode_ms(llm, mark),
                 }
             )
             await asyncio.sleep(3)  # the queue empties before the next rate
@@ -101,7 +94,7 @@ def run_capacity(out: Path, scale: float, report: Callable[[str], None]) -> list
     with tempfile.TemporaryDirectory() as tmp:
         with running_stack(Path(tmp), report=report, service_env=LLAMA_CPP_LIMITS, backend="llama.cpp") as stack:
             started = time.perf_counter()
-            measured = asyncio.run(measure_capacity(stack.url, stack.llm.log_path, seconds, report))
+            measured = asyncio.run(measure_capacity(stack.url, stack.llm, seconds, report))
             report(f"capacity part: {time.perf_counter() - started:.0f} s")
     result = {
         "benchmark": "streaming-llm-chat capacity",
