@@ -26,19 +26,23 @@ def start_api(
     log_name: str = "api.log",
     ready_path: str = "/health/ready",
     prefix: Sequence[str] = (),
+    loop: str = "asyncio",
+    http: str = "h11",
 ) -> ManagedProcess:
     """``uvicorn --factory <package>.main:create_app`` (or ``app``) with ``env``, logging to
     run_dir/logs/<log_name>; returns once ``ready_path`` answers 200. ``prefix`` goes before the
-    command (``taskset -c 0``: the process on one core). With no ``port``, a free one is chosen, and
-    chosen again if another process took it before uvicorn could bind it (a port found free is only
-    free until someone binds it: outgoing connections draw from the same range)."""
+    command (``taskset -c 0``: the process on one core). ``loop`` and ``http`` choose uvicorn's
+    event loop and HTTP parser (a benchmark compares ``uvloop`` and ``httptools``). With no
+    ``port``, a free one is chosen, and chosen again if another process took it before uvicorn could
+    bind it (a port found free is only free until someone binds it: outgoing connections draw from
+    the same range)."""
     attempts = 1 if port else 3
     for attempt in range(1, attempts + 1):
         chosen = port or free_port()
         command = [sys.executable, "-m", "uvicorn", "--factory", app or f"{package}.main:create_app"]
-        # asyncio and h11 always, as in the images: uvloop and httptools, when some package pulls
-        # them in (Ray does), would otherwise change every service's loop and HTTP parser.
-        command += ["--host", host, "--port", str(chosen), "--no-access-log", "--loop", "asyncio", "--http", "h11"]
+        # asyncio and h11 unless asked, as in the images: uvloop and httptools, when some package
+        # pulls them in (Ray does), would otherwise change every service's loop and HTTP parser.
+        command += ["--host", host, "--port", str(chosen), "--no-access-log", "--loop", loop, "--http", http]
         service = ManagedProcess(
             name, [*prefix, *command], run_dir / "logs" / log_name, env=env, url=f"http://{host}:{chosen}"
         )

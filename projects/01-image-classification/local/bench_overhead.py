@@ -7,6 +7,8 @@ figure alike:
 * the API, with the time split the service reports in each answer (decode, preprocess, the Triton
   call, the rest of the handler) and what the client saw beyond the handler (HTTP, the multipart
   upload, middleware, the JSON answer);
+* the same API under uvicorn with uvloop and httptools (C event loop and HTTP parser) instead of
+  asyncio and h11, to see whether the HTTP layer is where the time goes;
 
 and, while the API runs, a py-spy flame graph of the service process. The service's overhead is
 what the client saw, less the model and less the decode and resize."""
@@ -30,7 +32,7 @@ import tritonclient.grpc.aio as grpcclient
 from image_classification.services.preprocessing import decode_image, to_model_input
 from study.bench.load import machine
 
-from .stack import MODEL_NAME, cat_jpeg, running_stack
+from .stack import MODEL_NAME, cat_jpeg, start_service, start_triton
 
 OVERHEAD_TARGET_MS = 2.0  # the issue's target: at most this much beyond the model, the decode and the resize
 ROUNDS = 5
@@ -95,7 +97,7 @@ def p50(values) -> float:
     return round(float(np.median(values)), 2)
 
 
-def breakdown(work: list[float], model: list[float], api: list[dict]) -> dict:
+def breakdown(work: list[float], model: list[float], api: list[dict], fast_http: list[dict]) -> dict:
     """Medians of each part, and the overhead: what the client saw, less the model, the decode and
     the resize. (Medians of parts do not add up exactly to the median of a whole.)"""
     client = p50([r["client_ms"] for r in api])
@@ -114,6 +116,7 @@ def breakdown(work: list[float], model: list[float], api: list[dict]) -> dict:
         "triton_call_beyond_direct_ms": round(inside["inference_ms"] - p50(model), 2),
         "overhead_p50_ms": round(client - p50(model) - p50(work), 2),
         "target_ms": OVERHEAD_TARGET_MS,
+        "uvloop_httptools_client_p50_ms": p50([r["client_ms"] for r in fast_http]),
     }
 
 
@@ -124,24 +127,37 @@ def run_overhead(out: Path, scale: float, report: Callable[[str], None]) -> list
     work: list[float] = []
     model: list[float] = []
     api: list[dict] = []
+    fast_http: list[dict] = []
     svg = out / "overhead-flamegraph.svg"
     svg.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        with running_stack(Path(tmp), response_cache=False, report=report) as stack:
-            with httpx.Client(base_url=stack.url, timeout=60) as client:
+        triton = start_triton(Path(tmp), response_cache=False, report=report)
+        services = []
+        try:
+            services.append(start_service(triton, Path(tmp) / "shipped"))
+            services.append(start_service(triton, Path(tmp) / "fast-http", loop="uvloop", http="httptools"))
+            shipped, fast = (httpx.Client(base_url=s.url, timeout=60) for s in services)
+            for client in (shipped, fast):
                 api_ms(client, image, 20)  # warm-up
-                asyncio.run(triton_ms(stack.triton.grpc_url, tensor, 20))
-                for n in range(ROUNDS):
-                    report(f"overhead, round {n + 1} of {ROUNDS}: decode and resize, Triton direct, the API")
-                    work += decode_and_resize_ms(image, count)
-                    model += asyncio.run(triton_ms(stack.triton.grpc_url, tensor, count))
-                    api += api_ms(client, image, count)
-                report("overhead: a flame graph of the service under one client")
-                spy = flame_graph(stack.service.proc.pid, max(3, 10 * scale), svg)
-                deadline = time.monotonic() + max(3, 10 * scale)
-                while time.monotonic() < deadline:
-                    api_ms(client, image, 10)
-                _, spy_said = spy.communicate(timeout=60)
+            asyncio.run(triton_ms(triton.grpc_url, tensor, 20))
+            for n in range(ROUNDS):
+                report(f"overhead, round {n + 1} of {ROUNDS}: decode and resize, Triton direct, the API twice")
+                work += decode_and_resize_ms(image, count)
+                model += asyncio.run(triton_ms(triton.grpc_url, tensor, count))
+                api += api_ms(shipped, image, count)
+                fast_http += api_ms(fast, image, count)
+            report("overhead: a flame graph of the service under one client")
+            spy = flame_graph(services[0].proc.pid, max(3, 10 * scale), svg)
+            deadline = time.monotonic() + max(3, 10 * scale)
+            while time.monotonic() < deadline:
+                api_ms(shipped, image, 10)
+            _, spy_said = spy.communicate(timeout=60)
+            shipped.close()
+            fast.close()
+        finally:
+            for service in services:
+                service.stop()
+            triton.stop()
     if svg.exists():
         retitle(svg, "Project 01's service under one client: py-spy, 250 samples a second")
     result = {
@@ -150,7 +166,7 @@ def run_overhead(out: Path, scale: float, report: Callable[[str], None]) -> list
         "model": MODEL_NAME,
         "image": "scikit-image chelsea (451x300 JPEG)",
         "requests_per_part": count * ROUNDS,
-        **breakdown(work, model, api),
+        **breakdown(work, model, api, fast_http),
         "flame_graph": svg.name if svg.exists() else None,
         "flame_graph_error": None if svg.exists() else (spy_said.strip()[-500:] or f"py-spy exited {spy.returncode}"),
     }
@@ -172,6 +188,7 @@ def overhead_table(result: dict) -> str:
         ("inside the handler: the Triton call", s["inference_ms"]),
         ("inside the handler: the rest (softmax, top-k, metrics)", s["handler_rest_ms"]),
         ("outside the handler: HTTP, multipart upload, middleware, JSON answer", s["outside_handler_ms"]),
+        ("the same API under uvloop and httptools: the client's wait", result["uvloop_httptools_client_p50_ms"]),
     ]
     lines = ["| one client, p50 | ms |", "|---|---:|", *(f"| {label} | {ms:.2f} |" for label, ms in rows)]
     lines += [

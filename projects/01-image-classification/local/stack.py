@@ -215,9 +215,10 @@ def start_triton(
 
 
 def start_service(
-    triton: LocalTriton, run_dir: Path, port: int | None = None, host: str = "127.0.0.1"
+    triton: LocalTriton, run_dir: Path, port: int | None = None, host: str = "127.0.0.1", **server: str
 ) -> ManagedProcess:
-    return _start_api({"IMAGE_CLASSIFICATION_TRITON_URL": triton.grpc_url}, run_dir, port, host)
+    """The API in front of ``triton``; ``server`` may choose uvicorn's ``loop`` and ``http``."""
+    return _start_api({"IMAGE_CLASSIFICATION_TRITON_URL": triton.grpc_url}, run_dir, port, host, **server)
 
 
 # --8<-- [start:edge-service]
@@ -242,8 +243,8 @@ def start_edge_service(
 # --8<-- [end:edge-service]
 
 
-def _start_api(env: dict[str, str], run_dir: Path, port: int | None, host: str) -> ManagedProcess:
-    return start_api("image-classification API", "image_classification", env, run_dir, port, host)
+def _start_api(env: dict[str, str], run_dir: Path, port: int | None, host: str, **server: str) -> ManagedProcess:
+    return start_api("image-classification API", "image_classification", env, run_dir, port, host, **server)
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""Dependencies the routes declare: settings and the classifier, both built once in the lifespan."""
+"""Dependencies the routes declare: settings and the classifier, both built once in the lifespan.
+
+They are `async def` on purpose: FastAPI runs a plain `def` dependency in a worker thread, one thread
+hop per dependency per request, to read an attribute (measured: see the overhead part of the benchmark)."""
 
 from __future__ import annotations
 
@@ -10,15 +13,15 @@ from image_classification.services.classifier import Classifier, ModelBackend
 from image_classification.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_backend(request: Request) -> ModelBackend:
+async def get_backend(request: Request) -> ModelBackend:
     return request.app.state.backend
 
 
-def get_classifier(request: Request) -> Classifier:
+async def get_classifier(request: Request) -> Classifier:
     return request.app.state.classifier
 
 

@@ -6,8 +6,6 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, UploadFile
-from PIL import Image
-from starlette.concurrency import run_in_threadpool
 
 from image_classification.api.deps import BackendDep, ClassifierDep, SettingsDep
 from image_classification.api.problem_details import Problem, not_ready, problem_doc
@@ -21,7 +19,6 @@ from image_classification.api.schemas import (
     Timings,
 )
 from image_classification.services.classifier import Classification
-from image_classification.services.preprocessing import decode_image
 from image_classification.settings import Settings
 
 ACCEPTED_CONTENT_TYPES = {
@@ -47,8 +44,8 @@ router = APIRouter()
 TopK = Annotated[int, Query(ge=1, le=100, description="How many classes to return per image.")]
 
 
-async def read_image(upload: UploadFile, settings: Settings) -> Image.Image:
-    """Check type and size of one uploaded part, then decode it off the event loop."""
+async def read_image(upload: UploadFile, settings: Settings) -> bytes:
+    """Check type and size of one uploaded part and read it (the classifier decodes it)."""
     content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
     if content_type not in ACCEPTED_CONTENT_TYPES:
         raise Problem(
@@ -62,17 +59,16 @@ async def read_image(upload: UploadFile, settings: Settings) -> Image.Image:
             "payload-too-large",
             f"{upload.filename or 'the file'} is larger than the {settings.max_upload_bytes} bytes accepted.",
         )
-    data = await upload.read()
-    return await run_in_threadpool(decode_image, data, settings.max_image_pixels)
+    return await upload.read()
 
 
 def predictions(scores) -> list[Prediction]:
     return [Prediction(class_id=s.class_id, label=s.label, score=s.score) for s in scores]
 
 
-def timings(result: Classification, decode_ms: float, started: float) -> Timings:
+def timings(result: Classification, started: float) -> Timings:
     return Timings(
-        decode_ms=decode_ms,
+        decode_ms=result.decode_ms,
         preprocess_ms=result.preprocess_ms,
         inference_ms=result.inference_ms,
         total_ms=(time.perf_counter() - started) * 1000,
@@ -89,13 +85,12 @@ async def classify(
 ) -> ClassifyResponse:
     """Classify one image into the 1,000 ImageNet classes."""
     started = time.perf_counter()
-    decoded = await read_image(image, settings)
-    decode_ms = (time.perf_counter() - started) * 1000
-    result = await classifier.classify([decoded], top_k)
+    upload = await read_image(image, settings)
+    result = await classifier.classify([upload], top_k, settings.max_image_pixels)
     return ClassifyResponse(
         model=ModelRef(name=result.model_name, version=result.model_version),
         predictions=predictions(result.predictions[0]),
-        timings=timings(result, decode_ms, started),
+        timings=timings(result, started),
     )
 
 
@@ -117,16 +112,15 @@ async def classify_batch(
             f"{len(images)} images sent; at most {settings.max_batch_images} per request.",
         )
     started = time.perf_counter()
-    decoded = [await read_image(upload, settings) for upload in images]
-    decode_ms = (time.perf_counter() - started) * 1000
-    result = await classifier.classify(decoded, top_k)
+    uploads = [await read_image(upload, settings) for upload in images]
+    result = await classifier.classify(uploads, top_k, settings.max_image_pixels)
     return BatchClassifyResponse(
         model=ModelRef(name=result.model_name, version=result.model_version),
         results=[
             ImageResult(filename=upload.filename, predictions=predictions(scores))
             for upload, scores in zip(images, result.predictions, strict=True)
         ],
-        timings=timings(result, decode_ms, started),
+        timings=timings(result, started),
     )
 
 

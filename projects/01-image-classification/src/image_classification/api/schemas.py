@@ -23,7 +23,7 @@ class ModelRef(BaseModel):
 
 
 class Timings(BaseModel):
-    decode_ms: float = Field(description="Reading and decoding the upload(s).")
+    decode_ms: float = Field(description="Decoding the upload(s), in a worker thread.")
     preprocess_ms: float = Field(description="Resize, crop and normalise into the model tensor.")
     inference_ms: float = Field(description="The Triton call: queueing, batching, compute, transfer.")
     total_ms: float = Field(description="Everything inside the handler.")

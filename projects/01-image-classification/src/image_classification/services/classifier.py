@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
 from image_classification import metrics
 from image_classification.services.labels import imagenet_labels
-from image_classification.services.preprocessing import to_model_input
+from image_classification.services.preprocessing import prepare_batch
 from image_classification.triton_client import Inference, ModelInfo
 
 
@@ -28,6 +27,7 @@ class Classification:
     predictions: list[list[ClassScore]]
     model_name: str
     model_version: str
+    decode_ms: float
     preprocess_ms: float
     inference_ms: float
 
@@ -48,10 +48,6 @@ def top_k(probabilities: np.ndarray, k: int) -> list[ClassScore]:
 # --8<-- [end:postprocess]
 
 
-def to_model_batch(images: list[Image.Image]) -> np.ndarray:
-    return np.stack([to_model_input(image) for image in images])
-
-
 class ModelBackend(Protocol):
     """Where the model runs: Triton (``TritonClassifierClient``) or this process (``OnnxRuntimeClassifier``)."""
 
@@ -66,24 +62,25 @@ class Classifier:
         self._backend = backend
 
     # --8<-- [start:classify]
-    async def classify(self, images: list[Image.Image], k: int) -> Classification:
-        started = time.perf_counter()
-        batch = await run_in_threadpool(to_model_batch, images)  # CPU work off the event loop
+    async def classify(self, uploads: list[bytes], k: int, max_pixels: int) -> Classification:
+        # Decode and preprocess: CPU work, off the event loop, in one trip to a worker thread.
+        batch = await run_in_threadpool(prepare_batch, uploads, max_pixels)
         preprocessed = time.perf_counter()
-        inference = await self._backend.infer(batch)
+        inference = await self._backend.infer(batch.tensor)
         inferred = time.perf_counter()
         probabilities = softmax(inference.logits)
         info = await self._backend.model_info()
 
         metrics.INFERENCE_SECONDS.labels(info.name).observe(inferred - preprocessed)
-        metrics.IMAGES_CLASSIFIED.labels(info.name).inc(len(images))
+        metrics.IMAGES_CLASSIFIED.labels(info.name).inc(len(uploads))
         for row in probabilities:
             metrics.TOP1_CONFIDENCE.labels(info.name).observe(float(row.max()))
         return Classification(
             predictions=[top_k(row, k) for row in probabilities],
             model_name=info.name,
             model_version=inference.model_version,
-            preprocess_ms=(preprocessed - started) * 1000,
+            decode_ms=batch.decode_ms,
+            preprocess_ms=batch.preprocess_ms,
             inference_ms=(inferred - preprocessed) * 1000,
         )
 

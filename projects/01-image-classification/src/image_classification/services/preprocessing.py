@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -66,3 +68,25 @@ def to_model_input(image: Image.Image) -> np.ndarray:
 
 
 # --8<-- [end:preprocess]
+
+
+@dataclass(frozen=True)
+class ModelBatch:
+    tensor: np.ndarray  # N x 3 x 224 x 224 float32
+    decode_ms: float
+    preprocess_ms: float
+
+
+# --8<-- [start:prepare]
+def prepare_batch(uploads: list[bytes], max_pixels: int) -> ModelBatch:
+    """Every upload decoded and shaped into one model batch: the CPU work of a request, done in one
+    call so that the service hands it to a worker thread once (each hop to a thread and back costs
+    a wake-up of the event loop, about as much as a small image's decode)."""
+    started = time.perf_counter()
+    images = [decode_image(data, max_pixels) for data in uploads]
+    decoded = time.perf_counter()
+    tensor = np.stack([to_model_input(image) for image in images])
+    return ModelBatch(tensor, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000)
+
+
+# --8<-- [end:prepare]

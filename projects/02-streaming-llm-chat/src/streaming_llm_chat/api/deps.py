@@ -14,11 +14,11 @@ from streaming_llm_chat.settings import Settings, TenantConfig
 bearer = HTTPBearer(auto_error=False, description="The tenant's API key (when tenants are configured).")
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_chat(request: Request) -> ChatService:
+async def get_chat(request: Request) -> ChatService:
     return request.app.state.chat
 
 

@@ -12,19 +12,19 @@ from rag.services.ingestion import Ingestion
 from rag.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_answerer(request: Request) -> Answerer:
+async def get_answerer(request: Request) -> Answerer:
     return request.app.state.answerer
 
 
-def get_agent(request: Request) -> Agent:
+async def get_agent(request: Request) -> Agent:
     return request.app.state.agent
 
 
-def get_ingestion(request: Request) -> Ingestion:
+async def get_ingestion(request: Request) -> Ingestion:
     return request.app.state.ingestion
 
 

@@ -22,11 +22,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_scorer(request: Request) -> Scorer:
+async def get_scorer(request: Request) -> Scorer:
     return request.app.state.scorer
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

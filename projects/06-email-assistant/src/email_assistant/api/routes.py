@@ -33,15 +33,15 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No message with 
 MessageIdPath = Annotated[int, Path(ge=1, le=2**62, description="The id POST /v1/messages returned.")]
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-def get_intake(request: Request) -> Intake:
+async def get_intake(request: Request) -> Intake:
     return request.app.state.intake
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -26,15 +26,15 @@ router = APIRouter()
 FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-def get_translator(request: Request) -> Translator:
+async def get_translator(request: Request) -> Translator:
     return request.app.state.translator
 
 
-def get_jobs(request: Request) -> Jobs:
+async def get_jobs(request: Request) -> Jobs:
     return request.app.state.jobs
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
