@@ -9,6 +9,7 @@
 #   tesseract-ocr, tesseract-ocr-eng - project 08's OCR baseline
 #   mosquitto     - project 10's MQTT broker (devices publish images to it)
 #   nodejs, npm   - project 11's local OpenID provider (the oidc-provider package; Node.js 20+)
+#   openjdk-17-jre-headless - TorchServe's front end, in project 01's serving comparison
 #   uv        - the Python project manager (installed with pip if missing)
 set -euo pipefail
 
@@ -30,6 +31,7 @@ ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missin
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -43,17 +43,29 @@ def free_port() -> int:
             return port
 
 
-def resident_mb(pid: int) -> float:
-    """Resident memory of a process and of all its descendants, in MiB (Linux /proc). Triton, for
-    one, runs a stub process per model: the server's own number is not what it costs."""
-    total, pending = 0.0, [pid]
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: its children, theirs, and so on (Linux /proc)."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
         try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = [int(child) for child in (task / "children").read_text().split()]
+                found += children
+                pending += children
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it exited meanwhile
+    return found
+
+
+def resident_mb(pid: int) -> float:
+    """Resident memory of a process and of all its descendants, in MiB (Linux /proc). Triton, for
+    one, runs a stub process per model: the server's own number is not what it costs."""
+    total = 0.0
+    for current in [pid, *descendants(pid)]:
+        try:
             with open(f"/proc/{current}/status") as f:
                 total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError, StopIteration):
             continue  # it exited meanwhile
     return total

@@ -4,7 +4,8 @@ cache off and on; and the int8 build against float32 in ONNX Runtime. All in one
 machine so the ratios are fair. That is the ``serving`` part; ``edge`` (its own module) compares
 the Triton deployment with the model inside the service process, and ``capacity`` (its own module)
 puts the API under open-loop load at rising rates, and ``overhead`` (its own module) takes the
-service's own time apart."""
+service's own time apart, and ``servers`` (its own module) puts the same model behind TorchServe,
+Ray Serve and the service with and without Triton, and runs the same fault drills on each."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from study.paths import DOCS_DIR
 from .bench_capacity import run_capacity
 from .bench_edge import run_edge
 from .bench_overhead import run_overhead
+from .bench_servers import run_servers
 from .stack import (
     ENSEMBLE_NAME,
     MODEL_NAME,
@@ -263,7 +265,7 @@ def measure(target: str, batching: bool, metrics_url: str, run) -> list[dict]:
     return rows
 
 
-PARTS = ("serving", "edge", "capacity", "overhead")
+PARTS = ("serving", "edge", "capacity", "overhead", "servers")
 
 
 def run(
@@ -275,6 +277,7 @@ def run(
         lambda to: run_edge(to, scale, report),
         lambda to: run_capacity(to, scale, report),
         lambda to: run_overhead(to, scale, report),
+        lambda to: run_servers(to, scale, report),
     )
     return run_parts(dict(zip(PARTS, runners, strict=True)), out or DEFAULT_OUT, only)
 

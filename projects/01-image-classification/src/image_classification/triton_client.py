@@ -18,6 +18,9 @@ CHANNEL_ARGS = [
     ("grpc.max_reconnect_backoff_ms", 2000),
 ]
 UNAVAILABLE_CODES = {"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED"}
+# Triton answers INTERNAL when the process running a model instance has died ("Stub process ... is
+# not healthy", python backend): the model is unavailable, not the request wrong.
+UNAVAILABLE_MESSAGES = ("not ready", "is not healthy")
 
 
 class TritonUnavailable(RuntimeError):
@@ -90,10 +93,11 @@ class TritonClassifierClient:
 
     @staticmethod
     async def _call(awaitable):
+        """Triton's answer, or TritonUnavailable (the service answers 503) when the model cannot run."""
         try:
             return await awaitable
         except InferenceServerException as exc:
-            if exc.status() in UNAVAILABLE_CODES or "not ready" in exc.message().lower():
+            if exc.status() in UNAVAILABLE_CODES or any(m in exc.message().lower() for m in UNAVAILABLE_MESSAGES):
                 raise TritonUnavailable(exc.message()) from exc
             raise
         except grpc.aio.AioRpcError as exc:
