@@ -219,11 +219,12 @@ def drills_table(result: dict) -> str:
     for row in result["results"]:
         cells = [str(row["bad_input"]["status"]), overload_cell(row), hung_cell(row), killed_cell(row), stop_cell(row)]
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
+    hung_for = max((row["hung_worker"]["hung_for_s"] for row in result["results"]), default=0)
     lines += [
         "",
         f"Overload: Poisson arrivals at {result['overload_factor']}× each stack's own best closed-loop rate; "
         f"a request unanswered after {result['request_timeout_s']:.0f} s counts as timed out. A hung worker: "
-        "SIGSTOP to one model process for the seconds given in servers.json, then SIGCONT. Times of the killed "
+        f"SIGSTOP to one model process for {hung_for:.0f} s, then SIGCONT. Times of the killed "
         "worker are seconds after the SIGKILL, of SIGTERM seconds after the signal.",
         "",
     ]
