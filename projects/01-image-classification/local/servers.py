@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -47,7 +48,6 @@ class Contender:
     workers: Callable[[], list[int]]  # the processes that run the model (the kill drill's target)
     roots: Callable[[], list[int]]  # every process of the stack, with their children: its memory
     config_files: list[Path]  # what a reader writes to put the model behind this server
-    notes: dict[str, str] = field(default_factory=dict)
 
 
 def command_line(pid: int) -> str:
@@ -110,7 +110,6 @@ def fastapi_onnxruntime(model: Path, run_dir: Path, report: Report) -> Iterator[
         service.stop()
 
 
-# --8<-- [start:torchserve-archive]
 def torchserve_model_store(env: Path, model: Path, store: Path) -> None:
     """The model archive, unpacked (``no-archive``): the ONNX file, the handler, and the service's
     preprocessing module beside it, which TorchServe puts on the worker's import path."""
@@ -122,9 +121,6 @@ def torchserve_model_store(env: Path, model: Path, store: Path) -> None:
          "--export-path", str(store), "--archive-format", "no-archive", "--force"],
         check=True, capture_output=True,
     )  # fmt: skip
-
-
-# --8<-- [end:torchserve-archive]
 
 
 def torchserve_config(run_dir: Path) -> tuple[Path, dict[str, int]]:
@@ -143,7 +139,7 @@ def torchserve_environment(report: Report) -> Path:
 
 
 def java_missing() -> str | None:
-    if subprocess.run(["sh", "-c", "command -v java"], capture_output=True).returncode != 0:
+    if shutil.which("java") is None:
         return "TorchServe's front end is Java: install a JRE 17 (Debian: openjdk-17-jre-headless)"
     return None
 
