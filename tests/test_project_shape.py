@@ -12,6 +12,7 @@ import yaml
 
 from study.paths import DOCS_DIR, REPO_ROOT
 from study.projects import Project, discover
+from study.service import KEEP_ALIVE_S
 
 TEMPLATE = REPO_ROOT / "templates" / "service"
 TEMPLATE_FILES = sorted(p.relative_to(TEMPLATE) for p in TEMPLATE.rglob("*") if p.is_file())
@@ -40,6 +41,11 @@ def test_shared_files_equal_their_template(project: Project, template):
         f"{copy.relative_to(REPO_ROOT)} differs from templates/service/{template}: change the template "
         "and copy it to every project, or move what differs into a file of the project's own"
     )
+
+
+def test_the_image_keeps_idle_connections_as_long_as_local_mode():
+    dockerfile = (TEMPLATE / "Dockerfile").read_text()
+    assert re.search(r"UVICORN_TIMEOUT_KEEP_ALIVE=(\d+)", dockerfile)[1] == str(KEEP_ALIVE_S)
 
 
 @pytest.mark.parametrize("project", PROJECTS, ids=lambda p: p.name)

@@ -10,6 +10,10 @@ from pathlib import Path
 from study.errors import StudyError
 from study.processes import ManagedProcess, free_port
 
+# Seconds an idle keep-alive connection stays open (UVICORN_TIMEOUT_KEEP_ALIVE in the Dockerfile).
+# uvicorn's default, 5 s, equals httpx's own idle expiry: a client reusing a connection just as the
+# server closes it loses that request with a read error, a few in every few thousand under load.
+KEEP_ALIVE_S = 75
 Report = Callable[[str], None]  # a recipe says what it is doing with it (`study up` shows a spinner)
 
 
@@ -43,6 +47,7 @@ def start_api(
         # asyncio and h11 unless asked, as in the images: uvloop and httptools, when some package
         # pulls them in (Ray does), would otherwise change every service's loop and HTTP parser.
         command += ["--host", host, "--port", str(chosen), "--no-access-log", "--loop", loop, "--http", http]
+        command += ["--timeout-keep-alive", str(KEEP_ALIVE_S)]
         service = ManagedProcess(
             name, [*prefix, *command], run_dir / "logs" / log_name, env=env, url=f"http://{host}:{chosen}"
         )

@@ -105,3 +105,22 @@ def test_openapi_documents_both_routes_with_examples(client):
 def test_request_id_is_echoed(client, cat_jpeg):
     response = client.get("/health/live", headers={"X-Request-ID": "0123456789abcdef0123456789abcdef"})
     assert response.headers["X-Request-ID"] == "0123456789abcdef0123456789abcdef"
+
+
+def test_an_idle_connection_outlives_a_client_pools_expiry(stack):
+    """Idle keep-alive connections stay open longer than httpx's pool keeps them (5 s): with
+    uvicorn's default of 5 s, a request sent just as the server closes the connection is lost."""
+    import http.client
+    import time
+
+    host, port = stack.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", "/health/live")
+        connection.getresponse().read()
+        socket = connection.sock
+        time.sleep(6)
+        connection.request("GET", "/health/live")  # the server closed it by now under uvicorn's default
+        assert connection.getresponse().status == 200 and connection.sock is socket
+    finally:
+        connection.close()
