@@ -14,6 +14,7 @@ from study.local.image_classification.stack import (
     LOADED_AT_START,
     PROJECT_DIR,
     RESPONSE_CACHE_BYTES,
+    SHM_SLOTS,
 )
 
 LOADED = {f"--load-model={name}" for name in LOADED_AT_START}  # as the local stack
@@ -40,6 +41,12 @@ def test_base_compose_file_is_valid_and_runs_without_a_gpu():
     assert f"--cache-config=local,size={RESPONSE_CACHE_BYTES}" in triton["command"]  # as the local stack
     assert "deploy" not in triton
     assert config["services"]["api"]["environment"]["IMAGE_CLASSIFICATION_TRITON_URL"] == "triton:8001"
+
+
+def test_the_api_shares_tritons_shared_memory_as_the_local_stack_does():
+    services = compose_config("docker-compose.yml")["services"]
+    assert services["triton"]["ipc"] == "shareable" and services["api"]["ipc"] == "service:triton"
+    assert services["api"]["environment"]["IMAGE_CLASSIFICATION_TRITON_SHM_SLOTS"] == str(SHM_SLOTS)
 
 
 def test_gpu_override_reserves_a_gpu_and_uses_the_production_config():

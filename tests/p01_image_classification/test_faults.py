@@ -108,6 +108,14 @@ def test_triton_killed_mid_run_gives_503_then_recovers(own_stack, cat_jpeg):
     own_stack.triton.start()  # same ports: as a restarted container would come back
     assert eventually(lambda: classify(url, cat_jpeg).status_code == 200), "API did not recover"
     assert httpx.get(f"{url}/health/ready").status_code == 200
+    # The new Triton never heard of the service's shared-memory regions: they are registered again,
+    # and the tensors go back to skipping the gRPC message.
+    via_shared_memory = metric_total(metrics_url, "image_classification_tensor_transfers_total", via="shared_memory")
+    assert classify(url, cat_jpeg).status_code == 200
+    assert (
+        metric_total(metrics_url, "image_classification_tensor_transfers_total", via="shared_memory")
+        == via_shared_memory + 1
+    )
 
 
 def test_prometheus_sees_the_outage_as_the_alert_rules_expect(own_stack, cat_jpeg, tmp_path):

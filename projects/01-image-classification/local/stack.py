@@ -192,6 +192,7 @@ def ensure_int8_model(report: Report = print) -> Path:
     return checked(model)
 
 
+SHM_SLOTS = 16  # as IMAGE_CLASSIFICATION_TRITON_SHM_SLOTS in docker-compose.yml
 RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # as --cache-config in docker-compose.yml and the Helm chart
 
 
@@ -217,8 +218,10 @@ def start_triton(
 def start_service(
     triton: LocalTriton, run_dir: Path, port: int | None = None, host: str = "127.0.0.1", **server: str
 ) -> ManagedProcess:
-    """The API in front of ``triton``; ``server`` may choose uvicorn's ``loop`` and ``http``."""
-    return _start_api({"IMAGE_CLASSIFICATION_TRITON_URL": triton.grpc_url}, run_dir, port, host, **server)
+    """The API in front of ``triton``; ``server`` may choose uvicorn's ``loop`` and ``http``. Triton
+    runs on this host, so input tensors go through shared memory (SHM_SLOTS of them in flight)."""
+    env = {"IMAGE_CLASSIFICATION_TRITON_URL": triton.grpc_url, "IMAGE_CLASSIFICATION_TRITON_SHM_SLOTS": str(SHM_SLOTS)}
+    return _start_api(env, run_dir, port, host, **server)
 
 
 # --8<-- [start:edge-service]
@@ -243,8 +246,11 @@ def start_edge_service(
 # --8<-- [end:edge-service]
 
 
-def _start_api(env: dict[str, str], run_dir: Path, port: int | None, host: str, **server: str) -> ManagedProcess:
-    return start_api("image-classification API", "image_classification", env, run_dir, port, host, **server)
+def _start_api(
+    env: dict[str, str], run_dir: Path, port: int | None, host: str, loop: str = "uvloop", http: str = "httptools"
+) -> ManagedProcess:
+    """uvloop and httptools, as uvicorn chooses them in the image (they are dependencies)."""
+    return start_api("image-classification API", "image_classification", env, run_dir, port, host, loop=loop, http=http)
 
 
 @dataclass

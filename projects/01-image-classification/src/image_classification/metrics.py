@@ -20,3 +20,8 @@ IMAGES_CLASSIFIED = Counter("image_classification_images_classified", "Images cl
 BACKEND_UNAVAILABLE = Counter(
     "image_classification_backend_unavailable", "Requests answered 503 because Triton could not serve them."
 )
+TENSOR_TRANSFERS = Counter(
+    "image_classification_tensor_transfers",
+    "Input tensors sent to Triton, by how: shared_memory (a region Triton maps) or grpc (inside the request).",
+    ["via"],
+)

@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     model_name: str = "efficientnet_lite0"
     model_version: str = Field("", description="Empty: the version Triton considers latest.")
     triton_timeout_s: float = Field(10.0, gt=0, description="Deadline for one inference call.")
+    triton_shm_slots: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Shared-memory slots for input tensors, one image each (0: off, tensors go inside the gRPC "
+            "request). Only where Triton can open this process's /dev/shm: the same host or IPC namespace."
+        ),
+    )
     onnx_model_path: Path | None = Field(None, description="backend=onnxruntime: the model file.")
     onnx_model_sha256: str | None = Field(
         None,

@@ -61,10 +61,14 @@ def center_crop(image: Image.Image) -> np.ndarray:
     return np.asarray(resized.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE)))
 
 
-def to_model_input(image: Image.Image) -> np.ndarray:
-    """The crop as the model takes it: CHW float32 scaled as (x - 127) / 128."""
-    pixels = center_crop(image).astype(np.float32)  # HWC, 0..255
-    return ((pixels - 127.0) / 128.0).transpose(2, 0, 1).copy()  # CHW
+def to_model_input(image: Image.Image, out: np.ndarray | None = None) -> np.ndarray:
+    """The crop as the model takes it: CHW float32 scaled as (x - 127) / 128. Written into ``out``
+    when given (one image's slot in a batch), so the 600 KB tensor is allocated once, not per step."""
+    pixels = center_crop(image).transpose(2, 0, 1)  # CHW view of the uint8 crop, no copy
+    out = np.empty(pixels.shape, np.float32) if out is None else out
+    np.subtract(pixels, np.float32(127.0), out=out, dtype=np.float32)
+    out /= np.float32(128.0)
+    return out
 
 
 # --8<-- [end:preprocess]
@@ -85,7 +89,9 @@ def prepare_batch(uploads: list[bytes], max_pixels: int) -> ModelBatch:
     started = time.perf_counter()
     images = [decode_image(data, max_pixels) for data in uploads]
     decoded = time.perf_counter()
-    tensor = np.stack([to_model_input(image) for image in images])
+    tensor = np.empty((len(images), 3, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    for image, slot in zip(images, tensor, strict=True):
+        to_model_input(image, out=slot)
     return ModelBatch(tensor, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000)
 
 
