@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+import time
+
+import httpx
+
 CAT_CLASSES = {281, 282, 283, 284, 285, 287}  # tabby, tiger cat, Persian, Siamese, Egyptian cat, lynx
 COFFEE_CLASSES = {967, 968, 504, 969}  # espresso, cup, coffee mug, eggnog
 
@@ -110,11 +115,8 @@ def test_request_id_is_echoed(client, cat_jpeg):
 def test_an_idle_connection_outlives_a_client_pools_expiry(stack):
     """Idle keep-alive connections stay open longer than httpx's pool keeps them (5 s): with
     uvicorn's default of 5 s, a request sent just as the server closes the connection is lost."""
-    import http.client
-    import time
-
-    host, port = stack.url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    url = httpx.URL(stack.url)
+    connection = http.client.HTTPConnection(url.host, url.port, timeout=30)
     try:
         connection.request("GET", "/health/live")
         connection.getresponse().read()

@@ -13,12 +13,11 @@ from image_classification.api.routes import router
 from image_classification.logging_config import configure_logging
 from image_classification.onnx_runtime_client import OnnxRuntimeClassifier
 from image_classification.services.classifier import Classifier, ModelBackend
-from image_classification.services.preprocessing import IMAGE_SIZE
+from image_classification.services.preprocessing import IMAGE_TENSOR_BYTES
 from image_classification.settings import Settings
 from image_classification.triton_client import TritonClassifierClient
 from image_classification.triton_shared_memory import InputSlots
 
-IMAGE_TENSOR_BYTES = 3 * IMAGE_SIZE * IMAGE_SIZE * 4  # one image, float32: a shared-memory slot
 HTTP_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -30,6 +29,7 @@ def model_backend(settings: Settings) -> ModelBackend:
             settings.onnx_model_path, settings.onnx_model_sha256, settings.onnx_threads, settings.model_name
         )
     # Where Triton shares this host's /dev/shm, input tensors can skip the gRPC message.
+    # Each slot holds one image's tensor; a larger batch goes inside the request.
     slots = InputSlots(settings.triton_shm_slots, IMAGE_TENSOR_BYTES) if settings.triton_shm_slots else None
     # One async gRPC client for the whole process: it multiplexes every request on one channel.
     return TritonClassifierClient(

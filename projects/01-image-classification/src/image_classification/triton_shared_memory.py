@@ -26,8 +26,11 @@ RETRY_REGISTRATION_S = 30.0  # after Triton refused the regions (no shared /dev/
 @dataclass(frozen=True)
 class Slot:
     name: str  # the region's name on Triton
-    key: str  # its name in /dev/shm
     handle: shm.SharedMemoryRegion
+
+    @property
+    def key(self) -> str:
+        return f"/{self.name}"  # its name in /dev/shm
 
 
 class InputSlots:
@@ -37,9 +40,7 @@ class InputSlots:
         owner = owner or f"image-classification-{os.getpid()}"  # one set per process: replicas share a Triton
         self.slot_bytes = slot_bytes
         names = [f"{owner}-{i}" for i in range(count)]
-        self._slots = [
-            Slot(name, f"/{name}", shm.create_shared_memory_region(name, f"/{name}", slot_bytes)) for name in names
-        ]
+        self._slots = [Slot(name, shm.create_shared_memory_region(name, f"/{name}", slot_bytes)) for name in names]
         self._free = list(self._slots)
         self._registered = False
         self._retry_at = 0.0

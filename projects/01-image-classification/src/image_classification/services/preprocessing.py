@@ -12,6 +12,8 @@ from PIL import Image, UnidentifiedImageError
 
 IMAGE_SIZE = 224
 RESIZE_TO = 256  # shorter side before the centre crop (224 / 0.875), as in ImageNet evaluation
+TENSOR_SHAPE = (3, IMAGE_SIZE, IMAGE_SIZE)  # one image as the model takes it: channels, height, width
+IMAGE_TENSOR_BYTES = 4 * 3 * IMAGE_SIZE * IMAGE_SIZE  # float32
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF"}
 
 
@@ -89,7 +91,7 @@ def prepare_batch(uploads: list[bytes], max_pixels: int) -> ModelBatch:
     started = time.perf_counter()
     images = [decode_image(data, max_pixels) for data in uploads]
     decoded = time.perf_counter()
-    tensor = np.empty((len(images), 3, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    tensor = np.empty((len(images), *TENSOR_SHAPE), np.float32)
     for image, slot in zip(images, tensor, strict=True):
         to_model_input(image, out=slot)
     return ModelBatch(tensor, (decoded - started) * 1000, (time.perf_counter() - decoded) * 1000)
