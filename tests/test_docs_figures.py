@@ -24,6 +24,7 @@ HIDDEN = [
     re.compile(r"\{\{ result [^}]+\}\}"),  # figures already taken from results
     re.compile(r"`[^`\n]+`"),  # inline code: versions, settings
     re.compile(r"14\.4 ?×"),  # the fast-burn multiplier of Google's SRE workbook: a setting, not a result
+    re.compile(r"99\.5 ?%"),  # the availability objective of the projects' SLO rules: a setting, not a result
     re.compile(r"\b(Kubernetes|Python|Node|Java|Helm|numpy) \d+(\.\d+)+"),  # versions in prose
 ]
 

@@ -66,6 +66,27 @@ def test_overload_is_recorded_answer_by_answer(comparison):
     assert torchserve_codes <= {"200", "503"}
 
 
+def test_a_model_that_raises_fails_the_request_that_caused_it(comparison):
+    rows = rows_by_key(comparison[0])
+    for row in rows.values():
+        raises = row["model_raises"]
+        assert raises["blank_images"] > 0 and "ok" not in raises["blank_outcomes"], row["key"]
+        assert raises["photos"] > 0 and raises["serving_after"], row["key"]
+    # one request, one run of the model: nothing else fails with the blank image
+    in_process = rows["fastapi-onnxruntime"]["model_raises"]
+    assert in_process["blank_outcomes"] == {"500": in_process["blank_images"]} and in_process["photos_failed"] == 0
+    # behind Triton, every request of the failed batch failed, and the service sent each once more:
+    # a 500 is exactly a request whose second try failed too (or that waited too long for its turn)
+    behind_triton = rows["fastapi-triton"]["model_raises"]
+    retries = behind_triton["service_retries"]
+    errors = behind_triton["blank_outcomes"].get("500", 0) + behind_triton["photo_failures"].get("500", 0)
+    assert behind_triton["blank_outcomes"] == {"500": behind_triton["blank_images"]}
+    assert retries.get("failed again", 0) + retries.get("no turn", 0) == errors
+    assert retries.get("answered", 0) > 0, "no photo was batched with a blank image: the drill tested nothing"
+    # TorchServe answers a handler that raised with 503
+    assert set(rows["torchserve"]["model_raises"]["blank_outcomes"]) == {"503"}
+
+
 def test_a_killed_worker_is_replaced_by_the_servers_that_supervise_workers(comparison):
     rows = rows_by_key(comparison[0])
     for row in rows.values():

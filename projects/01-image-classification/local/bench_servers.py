@@ -2,8 +2,8 @@
 after another on the same machine, measured the same way: start-up (health ok, first correct
 answer), memory of every process of the stack, the configuration lines a reader writes, and a
 closed loop at 1, 8 and 32 clients with every photo distinct; then the same fault drills on each
-(server_drills.py: bad input, overload, a hung worker, a killed worker, a graceful stop), each drill
-that changes the stack on a fresh start of it."""
+(server_drills.py: bad input, overload, a model that raises, a hung worker, a killed worker, a
+graceful stop), each drill that changes the stack on a fresh start of it."""
 
 from __future__ import annotations
 
@@ -26,17 +26,20 @@ from study.bench.load import closed_loop, machine
 from study.processes import descendants, resident_mb
 
 from .server_drills import (
+    BATCHING_CLIENTS,
+    BLANK_EVERY_S,
     REQUEST_TIMEOUT_S,
     answer_ok,
     bad_input,
     graceful_stop,
     hung_worker,
     killed_worker,
+    model_raises,
     overload,
     start_up,
 )
 from .servers import CONTENDERS, Contender, java_missing, torchserve_environment
-from .stack import cat_jpeg, chelsea_crops, ensure_model
+from .stack import blank_jpeg, cat_jpeg, chelsea_crops, ensure_model, ensure_model_that_raises
 
 CONCURRENCY = (1, 8, 32)
 REQUESTS_PER_WORKER = {1: 100, 8: 30, 32: 10}
@@ -65,9 +68,11 @@ async def speed(contender: Contender, images: list[bytes], scale: float) -> list
         return rows
 
 
-def run_one(key: str, start: Starter, model: Path, scale: float, report: Callable[[str], None]) -> dict:
+def run_one(key: str, start: Starter, models: tuple[Path, Path], scale: float, report: Callable[[str], None]) -> dict:
     """Measure, then each drill that changes the stack on a fresh start of it, so that no drill
-    inherits what the previous one left (a worker that was hung, then killed by its server, say)."""
+    inherits what the previous one left (a worker that was hung, then killed by its server, say).
+    ``models``: the model, and the model with a bug that raises on a blank image."""
+    model, model_that_raises = models
     image = cat_jpeg()
     images = chelsea_crops(0, 400)  # distinct photos: no cache anywhere can answer a repeat
     seconds = max(3.0, 8 * scale)
@@ -88,6 +93,11 @@ def run_one(key: str, start: Starter, model: Path, scale: float, report: Callabl
             rate = OVERLOAD_FACTOR * max(r["throughput_rps"] for r in row["speed"])
             report(f"servers: {key}, overload at {rate:.0f}/s")
             row["overload"] = asyncio.run(overload(contender, images, rate, seconds))
+    with tempfile.TemporaryDirectory() as tmp:
+        report(f"servers: {key} serving the model that raises on a blank image")
+        with start(model_that_raises, Path(tmp), report) as contender:
+            asyncio.run(start_up(contender, time.perf_counter(), image))
+            row["model_raises"] = asyncio.run(model_raises(contender, image, blank_jpeg(), seconds))
     drills = {
         "hung_worker": lambda c: hung_worker(c, image, max(5.0, 2 * seconds)),
         "killed_worker": lambda c: killed_worker(c, image, max(5.0, 2 * seconds), wait_s=60 if scale >= 0.5 else 10),
@@ -106,7 +116,7 @@ def run_servers(
     out: Path, scale: float, report: Callable[[str], None], only: tuple[str, ...] | None = None
 ) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    model = ensure_model(report)
+    models = ensure_model(report), ensure_model_that_raises(report)
     keys = [key for key in CONTENDERS if only is None or key in only]
     skipped = {}
     if "torchserve" in keys:
@@ -115,7 +125,7 @@ def run_servers(
             keys.remove("torchserve")
         else:
             torchserve_environment(report)  # built before the clock starts (once per machine)
-    rows = [run_one(key, CONTENDERS[key], model, scale, report) for key in keys]
+    rows = [run_one(key, CONTENDERS[key], models, scale, report) for key in keys]
     result = {
         "benchmark": "image-classification servers",
         "machine": machine(),
@@ -172,6 +182,23 @@ def overload_cell(row: dict) -> str:
     )
 
 
+def raises_cell(row: dict) -> str:
+    r = row.get("model_raises")
+    if r is None:
+        return "not run"
+    failed = (
+        f"{r['photos_failed']} of {r['photos']} photos failed beside them ({counts(r['photo_failures'])})"
+        if r["photos_failed"]
+        else f"all {r['photos']} photos answered"
+    )
+    retried = r.get("service_retries") or {}
+    if answered := int(retried.get("answered", 0)):
+        failed += f" ({answered} failed with a blank image and were answered when sent again)"
+    after = "serving after" if r["serving_after"] else "not serving after"
+    restarted = ", workers restarted" if r["workers_replaced"] else ""
+    return f"blank images: {counts(r['blank_outcomes'])}; {failed}; {after}{restarted}"
+
+
 def hung_cell(row: dict) -> str:
     h = row.get("hung_worker")
     if h is None:
@@ -213,17 +240,26 @@ def stop_cell(row: dict) -> str:
 
 def drills_table(result: dict) -> str:
     lines = [
-        "| stack | not an image | overload | a worker hung | a worker killed | SIGTERM |",
-        "|---|---|---|---|---|---|",
+        "| stack | not an image | overload | a model that raises | a worker hung | a worker killed | SIGTERM |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in result["results"]:
-        cells = [str(row["bad_input"]["status"]), overload_cell(row), hung_cell(row), killed_cell(row), stop_cell(row)]
+        cells = [
+            str(row["bad_input"]["status"]),
+            overload_cell(row),
+            raises_cell(row),
+            hung_cell(row),
+            killed_cell(row),
+            stop_cell(row),
+        ]
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     hung_for = max((row["hung_worker"]["hung_for_s"] for row in result["results"]), default=0)
     lines += [
         "",
         f"Overload: Poisson arrivals at {result['overload_factor']}× each stack's own best closed-loop rate; "
-        f"a request unanswered after {result['request_timeout_s']:.0f} s counts as timed out. A hung worker: "
+        f"a request unanswered after {result['request_timeout_s']:.0f} s counts as timed out. A model that "
+        f"raises: the model with a bug that fails on a blank image, {BATCHING_CLIENTS} clients sending photos "
+        f"and a blank image every {BLANK_EVERY_S:g} s among them. A hung worker: "
         f"SIGSTOP to one model process for {hung_for:.0f} s, then SIGCONT. Times of the killed "
         "worker are seconds after the SIGKILL, of SIGTERM seconds after the signal.",
         "",

@@ -3,6 +3,9 @@
 
 * start-up: poll health and a real request together from launch to the first correct answer;
 * bad input: a body that is not an image;
+* a model that raises: the model with a bug that fails on a blank image (stack.ensure_model_that_raises)
+  under eight clients sending photos, a blank image among them every half second: does one bad
+  input fail only its own request, or every request batched with it?
 * overload: Poisson arrivals above what the stack can answer, every outcome counted;
 * a hung worker: SIGSTOP to one process that runs the model (alive, holding its requests, answering
   nothing), SIGCONT later: does the server notice, and what do clients get meanwhile?
@@ -24,11 +27,15 @@ import httpx
 
 from study.bench.load import open_loop
 from study.errors import StudyError
+from study.metrics_page import by_label
 
 from .servers import Contender, post_image
 
 DRILL_CLIENTS = 4
 SHUTDOWN_CLIENTS = 8
+BATCHING_CLIENTS = 8  # enough company for a dynamic batcher to merge requests
+BLANK_EVERY_S = 0.5
+MODEL_ERROR_RETRIES = "image_classification_model_error_retries_total"
 REQUEST_TIMEOUT_S = 10.0
 
 
@@ -101,6 +108,40 @@ async def overload(contender: Contender, images: list[bytes], rate: float, secon
         result = await open_loop(send, rate, seconds, seed=11, drain_s=2 * REQUEST_TIMEOUT_S)
         recovered = await answer_ok(client, contender, images[0])
     return {**result.as_dict(), "outcomes": dict(outcomes), "serving_after": recovered}
+
+
+async def model_raises(contender: Contender, image: bytes, blank: bytes, seconds: float) -> dict:
+    """Served the model that raises on a blank image: eight clients send the photo one request
+    after another while a ninth sends a blank image every half second, for ``seconds``. Every
+    answer is counted: the blank images' (an error, and which), and the photos' (a photo that
+    fails was batched with a blank image)."""
+    before = running_workers(contender)
+    started = time.perf_counter()
+    stop_at = started + seconds
+    blanks: Counter[str] = Counter()
+    async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=None)) as client:
+
+        async def send_blanks() -> None:
+            while time.perf_counter() < stop_at:
+                blanks[await outcome(client, contender, blank)] += 1
+                await asyncio.sleep(BLANK_EVERY_S)
+
+        spans, _ = await asyncio.gather(
+            steady_load(client, contender, image, BATCHING_CLIENTS, started, stop_at), send_blanks()
+        )
+        serving_after = await answer_ok(client, contender, image)
+    retries = by_label(contender.metrics_url, MODEL_ERROR_RETRIES, "outcome") if contender.metrics_url else None
+    photos = Counter(result for _, _, result in spans)
+    return {
+        "blank_images": sum(blanks.values()),
+        "blank_outcomes": dict(blanks),
+        "photos": len(spans),
+        "photos_failed": len(spans) - photos["ok"],
+        "photo_failures": {what: n for what, n in photos.items() if what != "ok"},
+        "workers_replaced": bool(set(running_workers(contender)) - set(before)),
+        "serving_after": serving_after,
+        "service_retries": retries,  # the course's service: requests sent again, by outcome
+    }
 
 
 def alive(pid: int) -> bool:

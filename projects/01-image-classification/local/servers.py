@@ -48,6 +48,7 @@ class Contender:
     workers: Callable[[], list[int]]  # the processes that run the model (the kill drill's target)
     roots: Callable[[], list[int]]  # every process of the stack, with their children: its memory
     config_files: list[Path]  # what a reader writes to put the model behind this server
+    metrics_url: str | None = None  # the course's service: its own counters, read by the drills
 
 
 def command_line(pid: int) -> str:
@@ -70,7 +71,7 @@ def pid_of(process: ManagedProcess | None) -> int:
 @contextmanager
 def fastapi_triton(model: Path, run_dir: Path, report: Report) -> Iterator[Contender]:
     """Triton's response cache off: every request of the comparison is computed."""
-    triton = start_triton(run_dir / "triton", response_cache=False, report=report)
+    triton = start_triton(run_dir / "triton", response_cache=False, report=report, model=model)
     try:
         service = start_service(triton, run_dir / "api")
         try:
@@ -84,6 +85,7 @@ def fastapi_triton(model: Path, run_dir: Path, report: Report) -> Iterator[Conte
                 workers=lambda: processes_matching(pid_of(triton.process), STUB_OF_THE_MODEL),
                 roots=lambda: [pid_of(triton.process), pid_of(service)],
                 config_files=[PROJECT_DIR / "model_repository" / MODEL_NAME / "config.pbtxt"],
+                metrics_url=f"{service.url}/metrics",
             )
         finally:
             service.stop()
@@ -105,6 +107,7 @@ def fastapi_onnxruntime(model: Path, run_dir: Path, report: Report) -> Iterator[
             workers=lambda: [pid_of(service)],
             roots=lambda: [pid_of(service)],
             config_files=[],
+            metrics_url=f"{service.url}/metrics",
         )
     finally:
         service.stop()

@@ -192,14 +192,46 @@ def ensure_int8_model(report: Report = print) -> Path:
     return checked(model)
 
 
+def ensure_model_that_raises(report: Report = print) -> Path:
+    """EfficientNet-Lite0 with a bug added (model_build/raise_on_blank.py): ONNX Runtime raises
+    for any batch that holds a blank image, and answers every other batch as the model does. Built
+    once per machine, checked like the model before every use."""
+    source = ensure_model(report)
+    script = MODEL_BUILD_DIR / "raise_on_blank.py"
+    recipe = hashlib.sha256(script.read_bytes() + build_recipe().encode()).hexdigest()[:16]
+    # named model.onnx, as every server's configuration expects (TorchServe's handler loads that name)
+    model = cache_dir() / "models" / MODEL_NAME / f"raises-on-blank-{recipe}" / "model.onnx"
+    if not model.exists():
+        env = ensure_environment("torch-build", MODEL_BUILD_DIR / "requirements.txt", report=report)
+        report("adding a bug to EfficientNet-Lite0 (it raises on a blank image)")
+        run_in_environment(env, script, source, model, what="the model that raises")
+    return checked(model)
+
+
+def blank_jpeg() -> bytes:
+    """What the model with the bug fails on: a white frame (a lens cap off, a blank scan)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), (255, 255, 255)).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
 SHM_SLOTS = 16  # as IMAGE_CLASSIFICATION_TRITON_SHM_SLOTS in docker-compose.yml
 RESPONSE_CACHE_BYTES = 64 * 1024 * 1024  # as --cache-config in docker-compose.yml and the Helm chart
 
 
 def start_triton(
-    run_dir: Path, dynamic_batching: bool = True, response_cache: bool = True, report: Report = print
+    run_dir: Path,
+    dynamic_batching: bool = True,
+    response_cache: bool = True,
+    report: Report = print,
+    model: Path | None = None,
 ) -> LocalTriton:
-    model = ensure_model(report)
+    """Triton serving ``model`` (default: the checked EfficientNet-Lite0 build)."""
+    model = model or ensure_model(report)
     repository = build_cpu_repository(
         PROJECT_DIR / "model_repository", {MODEL_NAME: model}, run_dir / "model_repository", dynamic_batching
     )

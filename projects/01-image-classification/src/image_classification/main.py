@@ -33,7 +33,12 @@ def model_backend(settings: Settings) -> ModelBackend:
     slots = InputSlots(settings.triton_shm_slots, IMAGE_TENSOR_BYTES) if settings.triton_shm_slots else None
     # One async gRPC client for the whole process: it multiplexes every request on one channel.
     return TritonClassifierClient(
-        settings.triton_url, settings.model_name, settings.model_version, settings.triton_timeout_s, slots
+        settings.triton_url,
+        settings.model_name,
+        settings.model_version,
+        settings.triton_timeout_s,
+        slots,
+        retry_model_errors=settings.triton_retry_model_errors,
     )
 
 

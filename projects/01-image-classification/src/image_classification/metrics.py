@@ -20,6 +20,13 @@ IMAGES_CLASSIFIED = Counter("image_classification_images_classified", "Images cl
 BACKEND_UNAVAILABLE = Counter(
     "image_classification_backend_unavailable", "Requests answered 503 because Triton could not serve them."
 )
+MODEL_ERROR_RETRIES = Counter(
+    "image_classification_model_error_retries",
+    "Requests that failed because the model raised on their batch, by what their retry did: answered "
+    "(another request's input made it raise), failed again (its own input does), or no turn (it "
+    "waited too long behind other retries, and failed).",
+    ["outcome"],
+)
 TENSOR_TRANSFERS = Counter(
     "image_classification_tensor_transfers",
     "Input tensors sent to Triton, by how: shared_memory (a region Triton maps) or grpc (inside the request).",

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
             "request). Only where Triton can open this process's /dev/shm: the same host or IPC namespace."
         ),
     )
+    triton_retry_model_errors: bool = Field(
+        True,
+        description=(
+            "Send a request once more when the model raised on its batch: Triton fails the whole batch "
+            "when one input makes the model raise."
+        ),
+    )
     onnx_model_path: Path | None = Field(None, description="backend=onnxruntime: the model file.")
     onnx_model_sha256: str | None = Field(
         None,

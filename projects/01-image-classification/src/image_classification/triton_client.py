@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -24,6 +25,7 @@ UNAVAILABLE_CODES = {"StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "
 # Triton answers INTERNAL when the process running a model instance has died ("Stub process ... is
 # not healthy", python backend): the model is unavailable, not the request wrong.
 UNAVAILABLE_MESSAGES = ("not ready", "is not healthy")
+RETRY_TURN_S = 0.5  # the longest a request that failed with its batch waits to be sent again
 
 
 class TritonUnavailable(RuntimeError):
@@ -53,6 +55,7 @@ class TritonClassifierClient:
         model_version: str = "",
         timeout_s: float = 10.0,
         shared_memory: InputSlots | None = None,
+        retry_model_errors: bool = True,
     ):
         self._client = grpcclient.InferenceServerClient(url=url, channel_args=CHANNEL_ARGS)
         self._model_name = model_name
@@ -60,6 +63,8 @@ class TritonClassifierClient:
         self._timeout_s = timeout_s
         self._info: ModelInfo | None = None
         self._slots = shared_memory  # None: every tensor travels inside the gRPC request
+        self._retry_model_errors = retry_model_errors
+        self._retry_turn = asyncio.Lock()  # one retry in flight at a time
 
     async def close(self) -> None:
         if self._slots is not None:
@@ -85,10 +90,47 @@ class TritonClassifierClient:
             )
         return self._info
 
-    # --8<-- [start:infer]
+    # --8<-- [start:retry]
     async def infer(self, batch: np.ndarray) -> Inference:
         """One inference call; Triton's dynamic batcher may merge it with other callers' requests.
-        The tensor goes through shared memory when a slot is free, else inside the request."""
+
+        When the model raises, Triton fails every request of that batch, not only the one whose
+        input caused it. So a request that fails that way is sent once more, and retries go one at a
+        time: a retry is never batched with another (the request that caused it is among them). An
+        innocent request is answered; the guilty one fails again. A request that waits more than
+        RETRY_TURN_S for its turn fails as it did: a model that fails on everything must not build
+        a queue of retries."""
+        try:
+            return await self._infer_once(batch)
+        except InferenceServerException:
+            if not self._retry_model_errors:
+                raise
+            if not await self._turn_to_retry():
+                metrics.MODEL_ERROR_RETRIES.labels("no turn").inc()
+                raise
+        try:
+            inference = await self._infer_once(batch)
+        except InferenceServerException:
+            metrics.MODEL_ERROR_RETRIES.labels("failed again").inc()
+            raise
+        finally:
+            self._retry_turn.release()
+        metrics.MODEL_ERROR_RETRIES.labels("answered").inc()
+        return inference
+
+    async def _turn_to_retry(self) -> bool:
+        try:
+            async with asyncio.timeout(RETRY_TURN_S):
+                await self._retry_turn.acquire()
+        except TimeoutError:
+            return False
+        return True
+
+    # --8<-- [end:retry]
+
+    # --8<-- [start:infer]
+    async def _infer_once(self, batch: np.ndarray) -> Inference:
+        """The tensor goes through shared memory when a slot is free, else inside the request."""
         info = await self.model_info()
         batch = batch.astype(np.float32, copy=False)
         slots = self._slots
