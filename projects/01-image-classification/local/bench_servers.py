@@ -68,11 +68,12 @@ async def speed(contender: Contender, images: list[bytes], scale: float) -> list
         return rows
 
 
-def run_one(key: str, start: Starter, models: tuple[Path, Path], scale: float, report: Callable[[str], None]) -> dict:
+def run_one(
+    key: str, start: Starter, model: Path, model_that_raises: Path, scale: float, report: Callable[[str], None]
+) -> dict:
     """Measure, then each drill that changes the stack on a fresh start of it, so that no drill
     inherits what the previous one left (a worker that was hung, then killed by its server, say).
-    ``models``: the model, and the model with a bug that raises on a blank image."""
-    model, model_that_raises = models
+    The drill "a model that raises" serves ``model_that_raises``, the others ``model``."""
     image = cat_jpeg()
     images = chelsea_crops(0, 400)  # distinct photos: no cache anywhere can answer a repeat
     seconds = max(3.0, 8 * scale)
@@ -93,20 +94,17 @@ def run_one(key: str, start: Starter, models: tuple[Path, Path], scale: float, r
             rate = OVERLOAD_FACTOR * max(r["throughput_rps"] for r in row["speed"])
             report(f"servers: {key}, overload at {rate:.0f}/s")
             row["overload"] = asyncio.run(overload(contender, images, rate, seconds))
-    with tempfile.TemporaryDirectory() as tmp:
-        report(f"servers: {key} serving the model that raises on a blank image")
-        with start(model_that_raises, Path(tmp), report) as contender:
-            asyncio.run(start_up(contender, time.perf_counter(), image))
-            row["model_raises"] = asyncio.run(model_raises(contender, image, blank_jpeg(), seconds))
-    drills = {
-        "hung_worker": lambda c: hung_worker(c, image, max(5.0, 2 * seconds)),
-        "killed_worker": lambda c: killed_worker(c, image, max(5.0, 2 * seconds), wait_s=60 if scale >= 0.5 else 10),
-        "graceful_stop": lambda c: graceful_stop(c, image, 5.0),
+    hung_s = max(5.0, 2 * seconds)
+    drills = {  # name: (the model the stack serves, the drill)
+        "model_raises": (model_that_raises, lambda c: model_raises(c, image, blank_jpeg(), seconds)),
+        "hung_worker": (model, lambda c: hung_worker(c, image, hung_s)),
+        "killed_worker": (model, lambda c: killed_worker(c, image, hung_s, wait_s=60 if scale >= 0.5 else 10)),
+        "graceful_stop": (model, lambda c: graceful_stop(c, image, 5.0)),
     }
-    for name, drill in drills.items():
+    for name, (served, drill) in drills.items():
         with tempfile.TemporaryDirectory() as tmp:
             report(f"servers: {key} afresh, drill {name.replace('_', ' ')}")
-            with start(model, Path(tmp), report) as contender:
+            with start(served, Path(tmp), report) as contender:
                 asyncio.run(start_up(contender, time.perf_counter(), image))
                 row[name] = asyncio.run(drill(contender))
     return row
@@ -116,7 +114,7 @@ def run_servers(
     out: Path, scale: float, report: Callable[[str], None], only: tuple[str, ...] | None = None
 ) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    models = ensure_model(report), ensure_model_that_raises(report)
+    model, model_that_raises = ensure_model(report), ensure_model_that_raises(report)
     keys = [key for key in CONTENDERS if only is None or key in only]
     skipped = {}
     if "torchserve" in keys:
@@ -125,7 +123,7 @@ def run_servers(
             keys.remove("torchserve")
         else:
             torchserve_environment(report)  # built before the clock starts (once per machine)
-    rows = [run_one(key, CONTENDERS[key], models, scale, report) for key in keys]
+    rows = [run_one(key, CONTENDERS[key], model, model_that_raises, scale, report) for key in keys]
     result = {
         "benchmark": "image-classification servers",
         "machine": machine(),

@@ -25,21 +25,18 @@ BLANK_ABOVE = 0.95
 FAILING_NODE = "fails_on_a_blank_image"
 
 
-def constant(name: str, array: np.ndarray) -> onnx.TensorProto:
-    return numpy_helper.from_array(array, name)
-
-
 def add_the_bug(model: onnx.ModelProto) -> onnx.ModelProto:
     graph = model.graph
     for node in graph.node:  # the original output becomes an inner tensor
         node.output[:] = [f"{OUTPUT_NAME}_unchecked" if out == OUTPUT_NAME else out for out in node.output]
     graph.initializer.extend(
-        [
-            constant("bug_axes", np.array([1, 2, 3], dtype=np.int64)),
-            constant("bug_threshold", np.array(BLANK_ABOVE, dtype=np.float32)),
-            constant("bug_two", np.array([2], dtype=np.int64)),
-            constant("bug_pair", np.zeros(2, dtype=np.float32)),
-        ]
+        numpy_helper.from_array(value, name)
+        for name, value in (
+            ("bug_axes", np.array([1, 2, 3], dtype=np.int64)),
+            ("bug_threshold", np.array(BLANK_ABOVE, dtype=np.float32)),
+            ("bug_two", np.array([2], dtype=np.int64)),
+            ("bug_pair", np.zeros(2, dtype=np.float32)),
+        )
     )
     graph.node.extend(
         [
@@ -58,10 +55,13 @@ def add_the_bug(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def run(model: Path, batch: np.ndarray) -> list[np.ndarray]:
+    return ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {INPUT_NAME: batch})
+
+
 def check(original: Path, buggy: Path) -> None:
     """Same logits as the original for inputs that are not blank, batched; a failure for any
     batch that holds a blank image."""
-    run = lambda path, x: ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {INPUT_NAME: x})  # noqa: E731
     rng = np.random.default_rng(0)
     photos = rng.uniform(-1, 1, size=(3, 3, 224, 224)).astype(np.float32)
     blank = np.ones((1, 3, 224, 224), dtype=np.float32)
