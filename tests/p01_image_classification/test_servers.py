@@ -13,7 +13,10 @@ from study.local.image_classification import bench, bench_servers, server_drills
 
 from study.errors import StudyError
 
-pytestmark = pytest.mark.local_only
+# The comparison starts its four stacks twenty times and, on a machine that has never run it, first
+# builds TorchServe's environment (torch included) and Triton's: longer than the suite's 600 s guard
+# against a hung test, which pytest-timeout counts from the start of the first test's fixtures.
+pytestmark = [pytest.mark.local_only, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
